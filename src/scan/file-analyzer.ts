@@ -1,0 +1,21 @@
+/**
+ * File analyzers: the plug-in port of the scanner (after trivy's analyzers). `wants` looks at the header and the
+ * first bytes only, so most files are skipped without being read; bumping `version` invalidates the layer cache.
+ */
+import type { FileContent } from './layer-entry.ts';
+import type { LayerEntry } from './layer-entry.ts';
+import type { Signal } from './signal.ts';
+import type { Signatures } from '../signatures/signatures.ts';
+
+/** What `wants` gets: the header, and the first bytes of the content (up to 4 KiB). */
+export interface FileHead {
+  entry: LayerEntry;
+  head: Buffer;
+}
+
+export interface FileAnalyzer {
+  id: string;
+  version: number;
+  wants(file: FileHead): boolean;
+  analyze(file: FileContent, signatures: Signatures): Signal[] | Promise<Signal[]>;
+}

@@ -1,0 +1,139 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { compress as zstdCompress } from 'zstd-napi';
+import { pack, type Header } from 'tar-stream';
+import { NomineError } from '../core/errors.ts';
+import { defaultLimits, type Limits } from '../platform/limits.ts';
+import type { Signatures } from '../signatures/signatures.ts';
+import { analyzeLayer } from './analyze-layer.ts';
+import type { FileAnalyzer } from './file-analyzer.ts';
+
+// A real analyzer, kept tiny so these tests pin the layer pipeline rather than the rules.
+const stratumAnalyzer: FileAnalyzer = {
+  id: 'test-stratum',
+  version: 1,
+  wants: ({ head }) => head.subarray(0, 4).toString('latin1') === '\x7fELF',
+  analyze: (file) =>
+    file.bytes.includes('stratum+tcp://')
+      ? [{ analyzer: 'test-stratum', rule: 'test.stratum', strength: 'conclusive', summary: 'contains a stratum URL' }]
+      : [],
+};
+
+const signatures = { version: 'test' } as Signatures;
+
+type Item = Partial<Header> & { name: string; content?: Buffer | string };
+
+async function tarOf(items: Item[]): Promise<Buffer> {
+  const tar = pack();
+  for (const { content, ...header } of items) {
+    tar.entry(header, content ?? '');
+  }
+  tar.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of tar) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+const miner = Buffer.concat([Buffer.from('\x7fELF\x02\x01\x01', 'latin1'), Buffer.alloc(9000), Buffer.from('-o stratum+tcp://pool.example:3333')]);
+const benign = Buffer.concat([Buffer.from('\x7fELF\x02\x01\x01', 'latin1'), Buffer.alloc(5000, 7)]);
+
+function run(blob: Buffer, limits: Partial<Limits> = {}) {
+  return analyzeLayer(Readable.from([blob]), { key: 'sha256:test', part: 'layer 0 sha256:test', analyzers: [stratumAnalyzer], signatures, limits: { ...defaultLimits, ...limits } });
+}
+
+test('flags the miner in a plain tar layer and leaves the benign file alone', async () => {
+  const report = await run(await tarOf([{ name: 'usr/bin/', type: 'directory' }, { name: 'usr/bin/kworker', content: miner, mode: 0o755 }, { name: 'usr/bin/ok', content: benign, mode: 0o755 }]));
+  assert.deepEqual(report.flagged.map((file) => file.path), ['usr/bin/kworker']);
+  assert.equal(report.flagged[0]!.verdict, 'malicious');
+  assert.match(report.flagged[0]!.sha256, /^[0-9a-f]{64}$/);
+  assert.deepEqual(report.paths, ['usr/bin/kworker', 'usr/bin/ok']);
+  assert.equal(report.stats.analyzedFiles, 2);
+});
+
+test('reads gzip and zstd layers the same as plain tar', async () => {
+  const tar = await tarOf([{ name: 'opt/m', content: miner }]);
+  for (const blob of [gzipSync(tar), zstdCompress(tar)]) {
+    const report = await run(blob);
+    assert.deepEqual(report.flagged.map((file) => file.path), ['opt/m']);
+    assert.equal(report.stats.bytes, tar.length);
+  }
+});
+
+test('records whiteouts and opaque directories instead of treating them as files', async () => {
+  const report = await run(await tarOf([{ name: 'opt/.wh.miner' }, { name: 'var/cache/.wh..wh..opq' }, { name: '.wh.tmp' }]));
+  assert.deepEqual(report.whiteouts, ['opt/miner', 'tmp']);
+  assert.deepEqual(report.opaqueDirs, ['var/cache']);
+  assert.deepEqual(report.paths, []);
+});
+
+test('reports entries that climb out of the root, and still analyzes their content', async () => {
+  const report = await run(await tarOf([{ name: '../../etc/cron.d/job', content: miner }]));
+  assert.equal(report.problems[0]?.code, 'path-escapes-root');
+  assert.match(report.problems[0]!.message, /\.\.\/\.\.\/etc\/cron\.d\/job/);
+  assert.deepEqual(report.flagged.map((file) => file.path), ['etc/cron.d/job']);
+});
+
+test('reports a hard link that points outside the root and does not follow it', async () => {
+  const report = await run(await tarOf([{ name: 'x', type: 'link', linkname: '../../../etc/shadow' }, { name: 'y', type: 'symlink', linkname: '/usr/bin/env' }]));
+  assert.deepEqual(report.problems.map((problem) => problem.code), ['link-escapes-root']);
+});
+
+test('a truncated gzip layer fails with an error naming the layer', async () => {
+  const gz = gzipSync(await tarOf([{ name: 'opt/m', content: miner }]));
+  await assert.rejects(run(gz.subarray(0, gz.length - 20)), (error: unknown) => {
+    assert.ok(error instanceof NomineError);
+    assert.equal(error.code, 'invalid-input');
+    assert.equal(error.part, 'layer 0 sha256:test');
+    return true;
+  });
+});
+
+test('corrupt gzip data fails with invalid-input, not a crash', async () => {
+  const gz = gzipSync(await tarOf([{ name: 'opt/m', content: miner }]));
+  gz.fill(0x55, 40, 80);
+  await assert.rejects(run(gz), (error: unknown) => error instanceof NomineError && error.code === 'invalid-input');
+});
+
+test('a truncated tar fails with a clear error', async () => {
+  const tar = await tarOf([{ name: 'opt/m', content: miner }]);
+  await assert.rejects(run(tar.subarray(0, 2048)), (error: unknown) => error instanceof NomineError && /truncated|tar/.test(error.message));
+});
+
+test('something that is not a layer at all is refused by its first bytes', async () => {
+  await assert.rejects(run(Buffer.from('{"this": "is json, not a layer"}'.padEnd(600, ' '))), (error: unknown) => error instanceof NomineError && error.code === 'unsupported');
+});
+
+test('a decompression bomb stops at the layer limit with limit-exceeded', async () => {
+  const bomb = gzipSync(await tarOf([{ name: 'zeros', content: Buffer.alloc(20 * 1024 * 1024) }]));
+  assert.ok(bomb.length < 100_000);
+  await assert.rejects(run(bomb, { maxLayerBytes: 1024 * 1024 }), (error: unknown) => error instanceof NomineError && error.code === 'limit-exceeded' && /decompression bomb/.test(error.message));
+});
+
+test('a file over the per-file limit is skipped and reported, and the layer goes on', async () => {
+  const report = await run(await tarOf([{ name: 'big', content: Buffer.alloc(300_000) }, { name: 'opt/m', content: miner }]), { maxFileBytes: 100_000 });
+  assert.equal(report.problems[0]?.code, 'file-too-large');
+  assert.deepEqual(report.flagged.map((file) => file.path), ['opt/m']);
+});
+
+test('a file larger than the analysis window is hashed in full and analyzed on its prefix', async () => {
+  const big = Buffer.concat([miner, Buffer.alloc(200_000, 1)]);
+  const report = await run(await tarOf([{ name: 'opt/m', content: big }]), { maxAnalyzedFileBytes: 64 * 1024 });
+  const file = report.flagged[0]!;
+  assert.equal(file.truncated, true);
+  assert.equal(file.size, big.length);
+  const { createHash } = await import('node:crypto');
+  assert.equal(file.sha256, createHash('sha256').update(big).digest('hex'));
+});
+
+test('a header declaring an absurd size in a short archive fails as truncated', async () => {
+  const tar = Buffer.from(await tarOf([{ name: 'opt/m', content: miner }]));
+  // Rewrite the size field (octal, offset 124) to 077777777777 and fix the checksum.
+  tar.write('77777777777\0', 124, 'latin1');
+  tar.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < 512; i += 1) sum += tar[i]!;
+  tar.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  await assert.rejects(run(tar), (error: unknown) => error instanceof NomineError && error.code === 'invalid-input');
+});

@@ -1,0 +1,212 @@
+/**
+ * Layer analysis: stream one layer's tarball entry by entry, read only the files some analyzer wants (judged on
+ * the header and first 4 KiB), hash and analyze them, and keep the whiteouts and paths. Memory is bounded by one
+ * file's analyzed prefix (limits.maxAnalyzedFileBytes) whatever the layer's size.
+ */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { extract, type Header } from 'tar-stream';
+import { NomineError, toNomineError } from '../core/errors.ts';
+import type { Limits } from '../platform/limits.ts';
+import type { Signatures } from '../signatures/signatures.ts';
+import { decompressLayer } from './decompress-layer.ts';
+import { linkEscapesRoot, normaliseEntryPath } from './entry-path.ts';
+import type { FileAnalyzer } from './file-analyzer.ts';
+import type { EntryType, LayerEntry } from './layer-entry.ts';
+import type { FlaggedFile, LayerReport, Problem } from './layer-report.ts';
+import type { Signal } from './signal.ts';
+import { decideVerdict } from './verdict.ts';
+
+const headBytes = 4096;
+
+/** A tar entry's content stream (tar-stream's streamx Readable). */
+type EntryBody = AsyncIterable<unknown> & { resume(): unknown };
+const whiteoutPrefix = '.wh.';
+const opaqueMarker = '.wh..wh..opq';
+
+export interface LayerAnalysisOptions {
+  key: string;
+  part: string;
+  analyzers: readonly FileAnalyzer[];
+  signatures: Signatures;
+  limits: Limits;
+  /** Called with uncompressed bytes read so far, for progress bars. */
+  onBytes?: (bytes: number) => void;
+}
+
+export async function analyzeLayer(blob: Readable, options: LayerAnalysisOptions): Promise<LayerReport> {
+  const { key, part, limits } = options;
+  const layer = await decompressLayer(blob, part, limits.maxLayerBytes);
+  const report: LayerReport = {
+    key,
+    flagged: [],
+    whiteouts: [],
+    opaqueDirs: [],
+    paths: [],
+    stats: { bytes: 0, entries: 0, analyzedFiles: 0, analyzedBytes: 0 },
+    problems: [],
+  };
+  const tar = extract();
+  layer.stream.on('error', (error) => tar.destroy(error));
+  layer.stream.pipe(tar);
+  try {
+    for await (const body of tar) {
+      report.stats.entries += 1;
+      if (report.stats.entries > limits.maxLayerEntries) {
+        throw new NomineError('limit-exceeded', `layer has more than ${limits.maxLayerEntries} entries (limits.maxLayerEntries)`, part);
+      }
+      const entry = toLayerEntry(body.header, report.problems, part);
+      if (!entry) {
+        body.resume();
+        continue;
+      }
+      if (recordWhiteout(entry, report)) {
+        body.resume();
+        continue;
+      }
+      if (entry.type !== 'directory') report.paths.push(entry.path);
+      if (entry.type !== 'file') {
+        body.resume();
+        continue;
+      }
+      const flagged = await analyzeFile(entry, body, options, report);
+      if (flagged) report.flagged.push(flagged);
+      options.onBytes?.(layer.bytesOut());
+    }
+  } catch (error) {
+    layer.stream.destroy();
+    blob.resume();
+    throw describeTarError(error, part);
+  }
+  report.stats.bytes = layer.bytesOut();
+  options.onBytes?.(report.stats.bytes);
+  return report;
+}
+
+function toLayerEntry(header: Header, problems: Problem[], part: string): LayerEntry | undefined {
+  const { path, escapes } = normaliseEntryPath(header.name);
+  if (escapes) {
+    problems.push({ code: 'path-escapes-root', part, message: `entry "${header.name}" points outside the image root; read as "${path}"` });
+  }
+  if (path === '') return undefined;
+  const type = entryType(header.type);
+  const entry: LayerEntry = { path, type, size: header.size ?? 0, mode: header.mode ?? 0 };
+  if (header.linkname) {
+    entry.linkTarget = header.linkname;
+    const escapesRoot = type === 'hardlink' ? normaliseEntryPath(header.linkname).escapes : linkEscapesRoot(path, header.linkname);
+    if (escapesRoot) {
+      problems.push({ code: 'link-escapes-root', part, message: `${type} "${path}" points outside the image root to "${header.linkname}"; not followed` });
+    }
+  }
+  return entry;
+}
+
+function entryType(type: Header['type']): EntryType {
+  switch (type) {
+    case 'file':
+    case 'contiguous-file':
+      return 'file';
+    case 'directory':
+      return 'directory';
+    case 'symlink':
+      return 'symlink';
+    case 'link':
+      return 'hardlink';
+    default:
+      return 'other';
+  }
+}
+
+function recordWhiteout(entry: LayerEntry, report: LayerReport): boolean {
+  const slash = entry.path.lastIndexOf('/');
+  const directory = slash === -1 ? '' : entry.path.slice(0, slash);
+  const name = entry.path.slice(slash + 1);
+  if (name === opaqueMarker) {
+    report.opaqueDirs.push(directory);
+    return true;
+  }
+  if (name.startsWith(whiteoutPrefix)) {
+    const deleted = name.slice(whiteoutPrefix.length);
+    report.whiteouts.push(directory ? `${directory}/${deleted}` : deleted);
+    return true;
+  }
+  return false;
+}
+
+async function analyzeFile(entry: LayerEntry, body: EntryBody, options: LayerAnalysisOptions, report: LayerReport): Promise<FlaggedFile | undefined> {
+  const { limits, part } = options;
+  if (entry.size > limits.maxFileBytes) {
+    report.problems.push({ code: 'file-too-large', part, message: `"${entry.path}" declares ${entry.size} bytes, over limits.maxFileBytes (${limits.maxFileBytes}); skipped` });
+    body.resume();
+    return undefined;
+  }
+  const iterator = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const chunks: Buffer[] = [];
+  let held = 0;
+  // Gather the head: the first chunks up to 4 KiB decide whether the file is read at all.
+  while (held < Math.min(headBytes, entry.size)) {
+    const next = await iterator.next();
+    if (next.done) break;
+    chunks.push(next.value);
+    held += next.value.length;
+  }
+  const head = chunks.length === 1 ? chunks[0]!.subarray(0, headBytes) : Buffer.concat(chunks).subarray(0, headBytes);
+  const wanted = options.analyzers.filter((analyzer) => analyzer.wants({ entry, head }));
+  if (wanted.length === 0) {
+    await drain(iterator);
+    return undefined;
+  }
+  const hash = createHash('sha256');
+  for (const chunk of chunks) hash.update(chunk);
+  let truncated = held > limits.maxAnalyzedFileBytes;
+  for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+    hash.update(next.value);
+    if (held + next.value.length <= limits.maxAnalyzedFileBytes) chunks.push(next.value);
+    else truncated = true;
+    held += next.value.length;
+  }
+  const bytes = Buffer.concat(chunks).subarray(0, limits.maxAnalyzedFileBytes);
+  const file = { entry, bytes, truncated, sha256: hash.digest('hex'), layer: options.key };
+  report.stats.analyzedFiles += 1;
+  report.stats.analyzedBytes += bytes.length;
+  const signals: Signal[] = [];
+  for (const analyzer of wanted) {
+    try {
+      signals.push(...(await analyzer.analyze(file, options.signatures)));
+    } catch (error) {
+      // An analyzer failing on one hostile file must not lose the layer: say so, and go on.
+      report.problems.push({ code: 'unreadable', part: `${part} ${entry.path}`, message: `${analyzer.id}: ${toNomineError(error).message}` });
+    }
+  }
+  const decision = decideVerdict(signals);
+  if (decision.verdict === 'clean') return undefined;
+  return {
+    path: entry.path,
+    layer: options.key,
+    sha256: file.sha256,
+    size: held,
+    mode: entry.mode,
+    verdict: decision.verdict,
+    severity: decision.severity,
+    signals,
+    truncated,
+  };
+}
+
+async function drain(iterator: AsyncIterator<Buffer>): Promise<void> {
+  for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+    // discard: no analyzer wants this file
+  }
+}
+
+function describeTarError(error: unknown, part: string): NomineError {
+  if (error instanceof NomineError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/unexpected end|premature|truncated/i.test(message)) {
+    return new NomineError('invalid-input', `truncated layer tarball (${message})`, part, { cause: error });
+  }
+  if (/invalid tar header|unknown format|checksum/i.test(message)) {
+    return new NomineError('invalid-input', `not a valid tar layer (${message})`, part, { cause: error });
+  }
+  return toNomineError(error, part);
+}

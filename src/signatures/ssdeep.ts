@@ -11,18 +11,11 @@ const SPAMSUM_LENGTH = 64;
 const NUM_BLOCKHASHES = 31;
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
-/** FNV step reduced to 6 bits: (h * 0x01000193) ^ c mod 64 depends only on h mod 64 and c mod 64. */
+/** FNV step reduced to 6 bits: (h * 0x01000193) ^ c mod 64 depends only on h mod 64 and c, so it is a table. */
 function sumHash(c: number, h: number): number {
   return ((h * 0x93) ^ c) & 0x3f;
 }
-
-interface BlockHash {
-  h: number;
-  halfh: number;
-  digest: string[];
-  halfdigest: string;
-  dindex: number;
-}
+const SUM_TABLE = Uint8Array.from({ length: 64 * 256 }, (_, k) => sumHash(k & 0xff, k >> 8));
 
 function blockSize(index: number): number {
   return MIN_BLOCKSIZE * 2 ** index;
@@ -31,92 +24,107 @@ function blockSize(index: number): number {
 /** The ssdeep digest `blocksize:hash1:hash2` of a whole buffer (what `ssdeep -b FILE` prints before the name). */
 export function ssdeepHash(bytes: Uint8Array): string {
   const total = bytes.length;
-  const bh: BlockHash[] = [{ h: HASH_INIT, halfh: HASH_INIT, digest: [], halfdigest: '', dindex: 0 }];
+  // Per block size: running piece hashes, the digest so far and its length (typed arrays: this loop sees every byte).
+  const hs = new Uint8Array(NUM_BLOCKHASHES);
+  const halfhs = new Uint8Array(NUM_BLOCKHASHES);
+  const halfdigests = new Int8Array(NUM_BLOCKHASHES).fill(-1);
+  const digests = new Int8Array(NUM_BLOCKHASHES * SPAMSUM_LENGTH).fill(-1);
+  const dindex = new Uint8Array(NUM_BLOCKHASHES);
+  const sizes = Array.from({ length: NUM_BLOCKHASHES }, (_, i) => blockSize(i));
+  hs[0] = HASH_INIT;
+  halfhs[0] = HASH_INIT;
   let bhstart = 0;
   let bhend = 1;
   let lasth = HASH_INIT;
   let needLastHash = false;
-  // Rolling hash state (uint32 arithmetic).
   const window = new Uint8Array(ROLLING_WINDOW);
+  let w = 0;
   let h1 = 0;
   let h2 = 0;
   let h3 = 0;
-  let n = 0;
-
-  const forkBlockHash = (): void => {
-    const obh = bh[bhend - 1]!;
-    if (bhend < NUM_BLOCKHASHES) {
-      bh[bhend] = { h: obh.h, halfh: obh.halfh, digest: [], halfdigest: '', dindex: 0 };
-      bhend++;
-    } else if (!needLastHash) {
-      needLastHash = true;
-      lasth = obh.h;
-    }
-  };
-  const reduceBlockHash = (): void => {
-    if (bhend - bhstart < 2) return;
-    if (blockSize(bhstart) * SPAMSUM_LENGTH >= total) return;
-    if (bh[bhstart + 1]!.dindex < SPAMSUM_LENGTH / 2) return;
-    bhstart++;
-  };
 
   for (let k = 0; k < total; k++) {
     const c = bytes[k]!;
-    h2 = (h2 - h1 + ROLLING_WINDOW * c) >>> 0;
-    h1 = (h1 + c - window[n % ROLLING_WINDOW]!) >>> 0;
-    window[n % ROLLING_WINDOW] = c;
-    n++;
-    h3 = ((h3 << 5) ^ c) >>> 0;
+    h2 = (h2 - h1 + ROLLING_WINDOW * c) | 0;
+    h1 = (h1 + c - window[w]!) | 0;
+    window[w] = c;
+    w = w === ROLLING_WINDOW - 1 ? 0 : w + 1;
+    h3 = (h3 << 5) ^ c;
     const sum = (h1 + h2 + h3) >>> 0;
 
     for (let i = bhstart; i < bhend; i++) {
-      const b = bh[i]!;
-      b.h = sumHash(c, b.h);
-      b.halfh = sumHash(c, b.halfh);
+      hs[i] = SUM_TABLE[(hs[i]! << 8) | c]!;
+      halfhs[i] = SUM_TABLE[(halfhs[i]! << 8) | c]!;
     }
     if (needLastHash) lasth = sumHash(c, lasth);
 
+    // A reset point for block size 3·2^i is sum ≡ -1 (mod 3·2^i): sum + 1 divisible by 3, the quotient by 2^i
+    // (integer masks instead of a floating modulo per size); false for one size means false for all larger.
+    if ((sum + 1) % MIN_BLOCKSIZE !== 0) continue;
+    const quotient = (sum + 1) / MIN_BLOCKSIZE;
     for (let i = bhstart; i < bhend; i++) {
-      const bs = blockSize(i);
-      if (sum % bs !== bs - 1) break; // false for one block size, false for all larger ones
-      const b = bh[i]!;
-      if (b.dindex === 0) forkBlockHash();
-      b.digest[b.dindex] = B64[b.h]!;
-      b.halfdigest = B64[b.halfh]!;
-      if (b.dindex < SPAMSUM_LENGTH - 1) {
-        b.dindex++;
-        b.digest.length = b.dindex;
-        b.h = HASH_INIT;
-        if (b.dindex < SPAMSUM_LENGTH / 2) {
-          b.halfh = HASH_INIT;
-          b.halfdigest = '';
+      if ((quotient & ((1 << i) - 1)) !== 0) break;
+      if (dindex[i] === 0) {
+        // First piece at this block size: start the next larger one from the same state.
+        if (bhend < NUM_BLOCKHASHES) {
+          hs[bhend] = hs[bhend - 1]!;
+          halfhs[bhend] = halfhs[bhend - 1]!;
+          digests[bhend * SPAMSUM_LENGTH] = -1;
+          halfdigests[bhend] = -1;
+          dindex[bhend] = 0;
+          bhend++;
+        } else if (!needLastHash) {
+          needLastHash = true;
+          lasth = hs[bhend - 1]!;
         }
-      } else {
-        reduceBlockHash();
+      }
+      const d = dindex[i]!;
+      digests[i * SPAMSUM_LENGTH + d] = hs[i]!;
+      halfdigests[i] = halfhs[i]!;
+      if (d < SPAMSUM_LENGTH - 1) {
+        dindex[i] = d + 1;
+        digests[i * SPAMSUM_LENGTH + d + 1] = -1;
+        hs[i] = HASH_INIT;
+        if (d + 1 < SPAMSUM_LENGTH / 2) {
+          halfhs[i] = HASH_INIT;
+          halfdigests[i] = -1;
+        }
+      } else if (
+        // The digest at the smallest size is full: drop that size once the final choice can no longer be it.
+        bhend - bhstart >= 2 &&
+        sizes[bhstart]! * SPAMSUM_LENGTH < total &&
+        dindex[bhstart + 1]! >= SPAMSUM_LENGTH / 2
+      ) {
+        bhstart++;
       }
     }
   }
 
+  const chars = (i: number, length: number): string => {
+    let text = '';
+    for (let j = 0; j < length; j++) text += B64[digests[i * SPAMSUM_LENGTH + j]!]!;
+    return text;
+  };
   const h = (h1 + h2 + h3) >>> 0;
   let bi = bhstart;
-  while (blockSize(bi) * SPAMSUM_LENGTH < total) bi++;
+  while (sizes[bi]! * SPAMSUM_LENGTH < total) bi++;
   while (bi >= bhend) bi--;
-  while (bi > bhstart && bh[bi]!.dindex < SPAMSUM_LENGTH / 2) bi--;
+  while (bi > bhstart && dindex[bi]! < SPAMSUM_LENGTH / 2) bi--;
 
-  let first = bh[bi]!.digest.slice(0, bh[bi]!.dindex).join('');
-  if (h !== 0) first += B64[bh[bi]!.h]!;
-  else if (bh[bi]!.digest[bh[bi]!.dindex] !== undefined) first += bh[bi]!.digest[bh[bi]!.dindex]!;
+  let first = chars(bi, dindex[bi]!);
+  const pending = digests[bi * SPAMSUM_LENGTH + dindex[bi]!]!;
+  if (h !== 0) first += B64[hs[bi]!]!;
+  else if (pending >= 0) first += B64[pending]!;
 
   let second = '';
   if (bi < bhend - 1) {
-    const next = bh[bi + 1]!;
-    second = next.digest.slice(0, Math.min(next.dindex, SPAMSUM_LENGTH / 2 - 1)).join('');
-    if (h !== 0) second += B64[next.halfh]!;
-    else second += next.halfdigest;
+    second = chars(bi + 1, Math.min(dindex[bi + 1]!, SPAMSUM_LENGTH / 2 - 1));
+    if (h !== 0) second += B64[halfhs[bi + 1]!]!;
+    else if (halfdigests[bi + 1]! >= 0) second += B64[halfdigests[bi + 1]!]!;
   } else if (h !== 0) {
-    second = bi === 0 ? B64[bh[bi]!.h]! : B64[lasth]!;
+    second = bi === 0 ? B64[hs[bi]!]! : B64[lasth]!;
   }
-  return `${blockSize(bi)}:${first}:${second}`;
+  return `${sizes[bi]}:${first}:${second}`;
 }
 
 export interface SsdeepDigest {

@@ -1,0 +1,288 @@
+/**
+ * `npm run bench:scan`: how fast `nomine scan` reads a large image, against the floor (gunzip + untar + sha256sum of
+ * every file, the least any scanner must do) and against yara and clamscan running comparable rules on the
+ * extracted tree. One run measures all, prints a table and writes bench/results/scan.json.
+ *
+ * Options: --size-gb N (or NOMINE_BENCH_SIZE_GB; default 1.1) for the uncompressed layer bytes, --work-dir DIR
+ * (or NOMINE_BENCH_DIR; default /tmp/nomine-bench) where the image is cached, --skip-nomine, --skip-peers (reuses
+ * the peers' rows of the last results on the same image).
+ * Progress goes to stderr; the table to stdout.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildMinerFixtures } from '../test/helpers/fixtures.ts';
+import { buildBenchImage, type BenchImage } from './image-builder.ts';
+import { timedRun, type TimedRun } from './timed-run.ts';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const log = (message: string) => process.stderr.write(`[bench:scan] ${message}\n`);
+
+const { values: options } = parseArgs({
+  options: {
+    'size-gb': { type: 'string', default: process.env.NOMINE_BENCH_SIZE_GB ?? '1.1' },
+    'work-dir': { type: 'string', default: process.env.NOMINE_BENCH_DIR ?? '/tmp/nomine-bench' },
+    'skip-nomine': { type: 'boolean', default: false },
+    'skip-peers': { type: 'boolean', default: false },
+  },
+});
+
+interface Contender {
+  name: string;
+  run: TimedRun;
+  /** Bytes this contender is credited with; always the uncompressed layer bytes, so MB/s compare. */
+  findings?: number;
+  plantedFound?: string[];
+  note?: string;
+}
+
+function mbPerSecond(bytes: number, seconds: number): number {
+  return bytes / 1024 ** 2 / seconds;
+}
+
+/** Applies whiteouts after a plain `tar -x` of the layers, so peers see the final filesystem nomine judges. */
+function applyWhiteouts(root: string): void {
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.name.startsWith('.wh.')) {
+        rmSync(path, { force: true });
+        if (entry.name !== '.wh..wh..opq') rmSync(join(dir, entry.name.slice(4)), { recursive: true, force: true });
+      } else if (entry.isDirectory()) walk(path);
+    }
+  };
+  walk(root);
+}
+
+function plantedIn(text: string, image: BenchImage): string[] {
+  return image.planted.filter((p) => !p.deleted && text.includes(p.path)).map((p) => p.path);
+}
+
+/** nomine's rule files if both peers can load them; else the bench's own equivalents (and say so). */
+function chooseRules(scratch: string): { yara: string[]; clamscan: string[]; notes: string[] } {
+  const notes: string[] = [];
+  const dir = join(repoRoot, 'data/signatures/rules');
+  const own = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.yar')).sort().map((f) => join(dir, f)) : [];
+  const fallback = [join(repoRoot, 'bench/rules/miner-peer.yar')];
+  const empty = join(scratch, 'empty');
+  writeFileSync(empty, '');
+  const loads = (command: string, args: string[]) => {
+    try {
+      execFileSync(command, args, { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (own.length === 0) notes.push('data/signatures/rules/*.yar absent: peers ran bench/rules/miner-peer.yar');
+  const yaraOk = own.length > 0 && loads('yara', ['-w', ...own, empty]);
+  const clamOk = own.length > 0 && loads('clamscan', ['--no-summary', ...own.flatMap((f) => ['-d', f]), empty]);
+  if (own.length > 0 && !yaraOk) notes.push("yara 4.2 could not load nomine's rules: yara ran bench/rules/miner-peer.yar");
+  if (own.length > 0 && !clamOk) notes.push("clamscan could not load nomine's rules: clamscan ran bench/rules/miner-peer.yar");
+  return { yara: yaraOk ? own : fallback, clamscan: clamOk ? own : fallback, notes };
+}
+
+async function runFloor(image: BenchImage, tree: string, out: string): Promise<{ extract: TimedRun; hash: TimedRun }> {
+  const untar = image.gzipLayers.map((layer) => `tar -xzf '${layer}' -C '${tree}'`).join(' && ');
+  const extract = await timedRun('bash', ['-c', untar], join(out, 'floor-extract.out'));
+  const hash = await timedRun('bash', ['-c', `find '${tree}' -type f -print0 | xargs -0 sha256sum`], join(out, 'floor-hash.out'));
+  return { extract, hash };
+}
+
+function combine(a: TimedRun, b: TimedRun): TimedRun {
+  return { ...b, seconds: a.seconds + b.seconds, peakRssMb: Math.max(a.peakRssMb, b.peakRssMb), exitCode: a.exitCode || b.exitCode };
+}
+
+async function runNomine(source: string, home: string, out: string, label: string, image: BenchImage): Promise<Contender> {
+  const run = await timedRun('node', [join(repoRoot, 'bin/nomine.js'), 'scan', source, '--json'], join(out, `${label}.json`), {
+    ...process.env,
+    NOMINE_HOME: home,
+  });
+  let findings: number | undefined;
+  let note: string | undefined;
+  const text = readFileSync(run.stdoutPath, 'utf8');
+  try {
+    findings = (JSON.parse(text) as { findings: unknown[] }).findings.length;
+  } catch {
+    note = `exit ${run.exitCode}, no JSON on stdout: ${run.stderrTail.split('\n').slice(-3).join(' ')}`;
+  }
+  if (run.exitCode === 2) note = `exit 2 (error): ${run.stderrTail.split('\n').slice(-3).join(' ')}`;
+  return { name: label, run, findings, plantedFound: plantedIn(text, image), note };
+}
+
+function table(rows: Contender[], bytes: number): string {
+  const header = ['contender', 'seconds', 'MB/s', 'peak RSS MB', 'findings', 'planted found', 'note'];
+  const lines = rows.map((r) => [
+    r.name,
+    r.run.seconds.toFixed(1),
+    mbPerSecond(bytes, r.run.seconds).toFixed(0),
+    r.run.peakRssMb.toFixed(0),
+    r.findings === undefined ? '-' : String(r.findings),
+    r.plantedFound === undefined ? '-' : String(r.plantedFound.length),
+    r.note ?? '',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const format = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [format(header), format(widths.map((w) => '-'.repeat(w))), ...lines.map(format)].join('\n');
+}
+
+/** Asks the CLI itself (bin/nomine.js exits 2 until `npm run build` has produced dist/), not a guessed path. */
+function nomineUnavailable(): string | undefined {
+  try {
+    execFileSync('node', [join(repoRoot, 'bin/nomine.js'), 'scan', '--help'], { stdio: 'pipe', timeout: 60_000 });
+    return undefined;
+  } catch (error) {
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim();
+    return stderr.split('\n')[0] || 'bin/nomine.js scan --help failed (run `npm run build`)';
+  }
+}
+
+interface ResultRow {
+  name: string;
+  seconds: number;
+  peakRssMb: number;
+  exitCode: number;
+  findings?: number;
+  plantedFound?: string[];
+  note?: string;
+}
+const resultsPath = join(repoRoot, 'bench/results/scan.json');
+
+/** With --skip-peers, the peers' rows of the last run on the same image are carried over, so a nomine-only
+ * rerun (e.g. after `npm run build`) still yields every ratio without re-running minutes of peer tools. */
+function previousPeerRows(image: BenchImage): Contender[] {
+  if (!existsSync(resultsPath)) return [];
+  const previous = JSON.parse(readFileSync(resultsPath, 'utf8')) as { image?: { layerBytes?: number }; runs?: ResultRow[] };
+  if (previous.image?.layerBytes !== image.layerBytes) return [];
+  return (previous.runs ?? [])
+    .filter((r) => !r.name.startsWith('nomine'))
+    .map((r) => ({
+      name: r.name,
+      run: { seconds: r.seconds, peakRssMb: r.peakRssMb, exitCode: r.exitCode, stdoutPath: '', stderrTail: '' },
+      findings: r.findings,
+      plantedFound: r.plantedFound,
+      note: 'carried over from the previous run',
+    }));
+}
+
+async function main(): Promise<void> {
+  const sizeGb = Number(options['size-gb']);
+  if (!(sizeGb > 0)) throw new Error(`--size-gb must be a positive number, got ${options['size-gb']}`);
+  const workDir = options['work-dir']!;
+  mkdirSync(workDir, { recursive: true });
+  log('building miner fixtures');
+  const fixtures = await buildMinerFixtures();
+  const image = await buildBenchImage(workDir, sizeGb, fixtures, log);
+  const present = image.planted.filter((p) => !p.deleted).length;
+  log(`image: ${(image.layerBytes / 1024 ** 3).toFixed(2)} GiB of layers (${(image.gzipBytes / 1024 ** 3).toFixed(2)} GiB gzip), ${image.files} files, ${image.planted.length} miners planted (${present} not deleted)`);
+
+  const scratch = mkdtempSync(join(workDir, 'run-'));
+  const out = join(scratch, 'out');
+  mkdirSync(out);
+  const rows: Contender[] = [];
+  const notes: string[] = [];
+  const rules = chooseRules(scratch);
+  notes.push(...rules.notes);
+
+  try {
+    if (options['skip-peers']) rows.push(...previousPeerRows(image));
+    else {
+      const tree = join(scratch, 'tree');
+      mkdirSync(tree);
+      log('floor: tar -xzf of the gzip layers, then sha256sum of every file');
+      const floor = await runFloor(image, tree, out);
+      rows.push({ name: 'floor: tar -xzf', run: floor.extract });
+      rows.push({ name: 'floor: sha256sum', run: floor.hash });
+      rows.push({ name: 'floor: total', run: combine(floor.extract, floor.hash) });
+      applyWhiteouts(tree);
+
+      log(`yara -r with ${rules.yara.map((f) => relative(repoRoot, f)).join(', ')}`);
+      const yara = await timedRun('yara', ['-w', '-r', ...rules.yara, tree], join(out, 'yara.out'));
+      const yaraText = readFileSync(yara.stdoutPath, 'utf8');
+      const yaraFiles = new Set(yaraText.split('\n').filter(Boolean).map((l) => l.slice(l.indexOf(' ') + 1)));
+      rows.push({ name: 'yara -r (tree)', run: yara, findings: yaraFiles.size, plantedFound: plantedIn(yaraText, image) });
+      rows.push({ name: 'tar -xzf + yara', run: combine(floor.extract, yara) });
+
+      log(`clamscan -r with ${rules.clamscan.map((f) => relative(repoRoot, f)).join(', ')}`);
+      const clam = await timedRun('clamscan', ['--no-summary', '-i', '-r', ...rules.clamscan.flatMap((f) => ['-d', f]), tree], join(out, 'clamscan.out'));
+      const clamText = readFileSync(clam.stdoutPath, 'utf8');
+      const clamFound = clamText.split('\n').filter((l) => l.endsWith(' FOUND'));
+      rows.push({ name: 'clamscan -r (tree)', run: clam, findings: clamFound.length, plantedFound: plantedIn(clamText, image) });
+      rows.push({ name: 'tar -xzf + clamscan', run: combine(floor.extract, clam) });
+      rmSync(tree, { recursive: true, force: true });
+    }
+
+    const cliProblem = options['skip-nomine'] ? 'skipped (--skip-nomine)' : nomineUnavailable();
+    if (cliProblem) notes.push(`nomine not measured: ${cliProblem}`);
+    else {
+      const home = mkdtempSync(join(scratch, 'home-'));
+      log('nomine cold (uncompressed docker-archive, empty NOMINE_HOME)');
+      rows.push(await runNomine(`docker-archive:${image.archive}`, home, out, 'nomine cold', image));
+      log('nomine warm (same NOMINE_HOME: layer cache)');
+      rows.push(await runNomine(`docker-archive:${image.archive}`, home, out, 'nomine warm', image));
+      const gzipHome = mkdtempSync(join(scratch, 'home-gz-'));
+      log('nomine cold on the gzip-layer docker-archive');
+      rows.push(await runNomine(`docker-archive:${image.gzipArchive}`, gzipHome, out, 'nomine cold gzip', image));
+    }
+  } finally {
+    // Outputs of the runs are small except the extracted tree (already removed); keep nomine's JSON for a look.
+  }
+
+  const seconds = (name: string) => rows.find((r) => r.name === name)?.run.seconds;
+  const ratio = (a?: number, b?: number) => (a && b ? Number((b / a).toFixed(2)) : null);
+  // Each ratio reads "how many times faster the first is": > 1 means nomine is faster.
+  const ratios = {
+    nomineVsFloor: ratio(seconds('nomine cold gzip'), seconds('floor: total')),
+    nomineUncompressedVsFloor: ratio(seconds('nomine cold'), seconds('floor: total')),
+    nomineVsYaraTree: ratio(seconds('nomine cold'), seconds('yara -r (tree)')),
+    nomineVsExtractPlusYara: ratio(seconds('nomine cold gzip'), seconds('tar -xzf + yara')),
+    nomineVsClamscanTree: ratio(seconds('nomine cold'), seconds('clamscan -r (tree)')),
+    nomineVsExtractPlusClamscan: ratio(seconds('nomine cold gzip'), seconds('tar -xzf + clamscan')),
+    warmVsCold: ratio(seconds('nomine warm'), seconds('nomine cold')),
+  };
+  const bytes = image.layerBytes;
+  process.stdout.write(`\n${table(rows, bytes)}\n\nratios (x times faster than the second; >1 favours nomine):\n`);
+  for (const [name, value] of Object.entries(ratios)) process.stdout.write(`  ${name}: ${value ?? 'n/a'}\n`);
+  for (const note of notes) process.stdout.write(`note: ${note}\n`);
+
+  const results = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 1024 ** 3), node: process.version },
+    image: {
+      sizeGbRequested: sizeGb,
+      layerBytes: image.layerBytes,
+      gzipBytes: image.gzipBytes,
+      layers: image.layers,
+      files: image.files,
+      planted: image.planted,
+    },
+    rules,
+    runs: rows.map((r) => ({
+      name: r.name,
+      seconds: Number(r.run.seconds.toFixed(2)),
+      mbPerSecond: Number(mbPerSecond(bytes, r.run.seconds).toFixed(1)),
+      peakRssMb: Number(r.run.peakRssMb.toFixed(1)),
+      exitCode: r.run.exitCode,
+      findings: r.findings,
+      plantedFound: r.plantedFound,
+      note: r.note,
+    })),
+    ratios,
+    notes: [
+      ...notes,
+      'MB/s is uncompressed layer bytes / wall seconds for every row; page cache warm for all (image just built or reused)',
+      'floor and peers run on the gzip layers; yara uses its default thread count, clamscan is single-threaded and stops at the first match per file',
+    ],
+  };
+  mkdirSync(join(repoRoot, 'bench/results'), { recursive: true });
+  writeFileSync(resultsPath, JSON.stringify(results, null, 2) + '\n');
+  log(`wrote bench/results/scan.json; run outputs in ${out}`);
+}
+
+main().catch((error: unknown) => {
+  log(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.exitCode = 1;
+});

@@ -25,7 +25,7 @@ export const scanTableReporter: Reporter<ScanReport> = {
       if (image.error) out.push(`  ${color ? pc.red('error') : 'error'}: ${image.error.part ? `${image.error.part}: ` : ''}${image.error.message}`);
       if (image.findings.length === 0 && image.metadata.length === 0 && !image.error) out.push('  no miners found');
       if (image.findings.length > 0) {
-        const table = new Table({ head: ['severity', 'verdict', 'file', 'layer', 'why'], colWidths: [10, 12, 34, 16, 70], wordWrap: true, style: { head: color ? ['bold'] : [] } });
+        const table = new Table({ head: ['severity', 'verdict', 'file', 'layer', 'why'], colWidths: [10, 12, 34, 17, 70], wordWrap: true, style: color ? { head: ['bold'] } : { head: [], border: [] } });
         for (const finding of image.findings) {
           const where = finding.presentInFinalImage ? '' : ` (deleted by layer ${finding.removedBy?.layerIndex}: still shipped)`;
           table.push([

@@ -54,7 +54,8 @@ export function collectManifestText(text: string, file: string, limits: Manifest
   }
   for (const [index, document] of list.slice(0, limits.maxDocuments).entries()) {
     const name = `${file}#${index + 1}`;
-    const startLine = counter.linePos(document.range[0]).line;
+    // The document's own range starts at its `---`; its first node is the line a person looks for.
+    const startLine = counter.linePos(document.contents?.range?.[0] ?? document.range[0]).line;
     const at = { path: file, line: startLine };
     const firstError = document.errors[0];
     if (firstError) {

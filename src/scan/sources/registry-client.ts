@@ -7,7 +7,7 @@ import type { Agent } from 'undici';
 import { NomineError } from '../../core/errors.ts';
 import type { Limits } from '../../platform/limits.ts';
 import { basicAuthorization, fetchBearerToken, parseAuthChallenges, type RegistryCredentials } from './registry-auth.ts';
-import { createRegistryDispatcher, headerValue, readBoundedBody, sendRegistryRequest, statusError, type RegistryResponse } from './registry-http.ts';
+import { createRegistryDispatcher, discardBody, headerValue, readBoundedBody, sendRegistryRequest, statusError, type RegistryResponse } from './registry-http.ts';
 
 export interface RegistryClientOptions {
   baseUrl: URL;
@@ -60,7 +60,7 @@ export class RegistryClient {
   /** `GET /v2/`: proves the endpoint speaks the Distribution API and settles authentication early. */
   async ping(): Promise<void> {
     const response = await this.call({ path: '/v2/', scope: '', part: `registry ${this.registry}`, subject: 'the API root /v2/' });
-    response.body.resume();
+    discardBody(response.body);
   }
 
   /** Sends a GET, negotiating auth; resolves only with a 2xx answer, else rejects with the mapped NomineError. */
@@ -110,7 +110,7 @@ export class RegistryClient {
     const challenges = parseAuthChallenges(headerValue(response.headers, 'www-authenticate'));
     const bearer = challenges.find((challenge) => challenge.scheme === 'bearer');
     if (bearer) {
-      response.body.resume();
+      discardBody(response.body);
       const token = await fetchBearerToken(
         this.dispatcher,
         {
@@ -126,7 +126,7 @@ export class RegistryClient {
       return true;
     }
     if (challenges.some((challenge) => challenge.scheme === 'basic') && this.options.credentials && !this.useBasic) {
-      response.body.resume();
+      discardBody(response.body);
       this.useBasic = true;
       return true;
     }

@@ -97,7 +97,7 @@ export async function sendRegistryRequest(dispatcher: Dispatcher, req: RegistryR
     if (![301, 302, 303, 307, 308].includes(response.statusCode) || !location) {
       return { status: response.statusCode, headers: response.headers, body: response.body, url };
     }
-    response.body.resume();
+    discardBody(response.body);
     if (hop >= maxRedirects) {
       throw new NomineError('invalid-input', `more than ${maxRedirects} redirects (last to ${location}); the registry is misconfigured or looping`, req.part);
     }
@@ -113,6 +113,12 @@ export async function sendRegistryRequest(dispatcher: Dispatcher, req: RegistryR
   }
 }
 
+/** Drops a body we will not read; undici reports the destroy as an error, which nobody is left to hear. */
+export function discardBody(body: Readable): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 /**
  * Reads a body into memory, failing with limit-exceeded past `maxBytes` (checked on Content-Length first, then
  * while reading, since a server may lie or omit it). Stream errors become NomineErrors naming `part`.
@@ -120,7 +126,7 @@ export async function sendRegistryRequest(dispatcher: Dispatcher, req: RegistryR
 export async function readBoundedBody(response: RegistryResponse, maxBytes: number, part: string, signal?: AbortSignal): Promise<Buffer> {
   const declared = Number(headerValue(response.headers, 'content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) {
-    response.body.destroy();
+    discardBody(response.body);
     throw new NomineError('limit-exceeded', `the document declares ${declared} bytes, more than limits.maxJsonBytes (${maxBytes})`, part);
   }
   const chunks: Buffer[] = [];
@@ -129,7 +135,7 @@ export async function readBoundedBody(response: RegistryResponse, maxBytes: numb
     for await (const chunk of response.body as AsyncIterable<Buffer>) {
       size += chunk.length;
       if (size > maxBytes) {
-        response.body.destroy();
+        discardBody(response.body);
         throw new NomineError('limit-exceeded', `the document is larger than limits.maxJsonBytes (${maxBytes} bytes)`, part);
       }
       chunks.push(chunk);
@@ -150,7 +156,7 @@ async function registryErrorDetail(response: RegistryResponse): Promise<{ code?:
     const message = typeof first?.message === 'string' ? first.message : '';
     return { ...(code ? { code } : {}), message };
   } catch {
-    response.body.destroy();
+    discardBody(response.body);
     return { message: '' };
   }
 }

@@ -17,7 +17,7 @@ const limitsSchema = z.object(Object.fromEntries(Object.keys(defaultLimits).map(
 
 export const configSchema = z
   .object({
-    scan: z.object({ failOn: z.enum(severities).optional(), format: z.enum(formats).optional(), cache: z.boolean().optional() }).strict().optional(),
+    scan: z.object({ failOn: z.enum(severities).optional(), format: z.enum(formats).optional(), cache: z.boolean().optional(), workers: z.number().int().min(0).max(64).optional() }).strict().optional(),
     signatures: z.object({ dirs: z.array(z.string()).optional() }).strict().optional(),
     registry: z.object({ username: z.string().optional(), password: z.string().optional(), platform: z.string().optional(), insecure: z.boolean().optional() }).strict().optional(),
     limits: limitsSchema.optional(),
@@ -25,7 +25,7 @@ export const configSchema = z
   .strict();
 
 export interface Config {
-  scan: { failOn: (typeof severities)[number]; format: keyof typeof scanReporters; cache: boolean };
+  scan: { failOn: (typeof severities)[number]; format: keyof typeof scanReporters; cache: boolean; /** Analysis worker threads; 0 analyzes on the main thread. Default: one per core. */ workers?: number };
   signatures: { dirs: string[] };
   registry: { username?: string; password?: string; platform: string; insecure: boolean };
   limits: Limits;
@@ -70,6 +70,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const scan: Record<string, unknown> = {};
   if (env.NOMINE_FAIL_ON) scan.failOn = env.NOMINE_FAIL_ON;
   if (env.NOMINE_FORMAT) scan.format = env.NOMINE_FORMAT;
+  if (env.NOMINE_SCAN_WORKERS) scan.workers = Number(env.NOMINE_SCAN_WORKERS);
   const registry: Record<string, unknown> = {};
   if (env.NOMINE_REGISTRY_USERNAME) registry.username = env.NOMINE_REGISTRY_USERNAME;
   if (env.NOMINE_REGISTRY_PASSWORD) registry.password = env.NOMINE_REGISTRY_PASSWORD;

@@ -5,6 +5,8 @@
 export interface Limits {
   /** Bytes of one file held in memory for analysis; larger files are hashed in full but analyzed on this prefix. */
   maxAnalyzedFileBytes: number;
+  /** Bytes of file content waiting for or under analysis at once; the layer stream pauses above it. */
+  maxAnalysisInFlightBytes: number;
   /** Uncompressed bytes one file may claim before it is treated as a decompression bomb and skipped. */
   maxFileBytes: number;
   /** Uncompressed bytes one layer may expand to before the layer is abandoned as a decompression bomb. */
@@ -26,7 +28,8 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
 export const defaultLimits: Limits = {
-  maxAnalyzedFileBytes: 64 * MiB,
+  maxAnalyzedFileBytes: 32 * MiB,
+  maxAnalysisInFlightBytes: 128 * MiB,
   maxFileBytes: 4 * GiB,
   maxLayerBytes: 32 * GiB,
   maxLayerEntries: 2_000_000,

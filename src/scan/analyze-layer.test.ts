@@ -8,6 +8,7 @@ import { NomineError } from '../core/errors.ts';
 import { defaultLimits, type Limits } from '../platform/limits.ts';
 import type { Signatures } from '../signatures/signatures.ts';
 import { analyzeLayer } from './analyze-layer.ts';
+import { inlineAnalysis } from './file-analysis.ts';
 import type { FileAnalyzer } from './file-analyzer.ts';
 
 // A real analyzer, kept tiny so these tests pin the layer pipeline rather than the rules.
@@ -40,7 +41,7 @@ const miner = Buffer.concat([Buffer.from('\x7fELF\x02\x01\x01', 'latin1'), Buffe
 const benign = Buffer.concat([Buffer.from('\x7fELF\x02\x01\x01', 'latin1'), Buffer.alloc(5000, 7)]);
 
 function run(blob: Buffer, limits: Partial<Limits> = {}) {
-  return analyzeLayer(Readable.from([blob]), { key: 'sha256:test', part: 'layer 0 sha256:test', analyzers: [stratumAnalyzer], signatures, limits: { ...defaultLimits, ...limits } });
+  return analyzeLayer(Readable.from([blob]), { key: 'sha256:test', part: 'layer 0 sha256:test', analyzers: [stratumAnalyzer], analysis: inlineAnalysis([stratumAnalyzer], signatures), limits: { ...defaultLimits, ...limits } });
 }
 
 test('flags the miner in a plain tar layer and leaves the benign file alone', async () => {

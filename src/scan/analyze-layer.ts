@@ -8,13 +8,12 @@ import type { Readable } from 'node:stream';
 import { extract, type Header } from 'tar-stream';
 import { NomineError, toNomineError } from '../core/errors.ts';
 import type { Limits } from '../platform/limits.ts';
-import type { Signatures } from '../signatures/signatures.ts';
 import { decompressLayer } from './decompress-layer.ts';
 import { linkEscapesRoot, normaliseEntryPath } from './entry-path.ts';
+import type { FileAnalysis } from './file-analysis.ts';
 import type { FileAnalyzer } from './file-analyzer.ts';
 import type { EntryType, LayerEntry } from './layer-entry.ts';
 import type { FlaggedFile, LayerReport, Problem } from './layer-report.ts';
-import type { Signal } from './signal.ts';
 import { decideVerdict } from './verdict.ts';
 
 const headBytes = 4096;
@@ -27,8 +26,10 @@ const opaqueMarker = '.wh..wh..opq';
 export interface LayerAnalysisOptions {
   key: string;
   part: string;
+  /** Consulted on the header and first bytes of each file: which analyzers want it. */
   analyzers: readonly FileAnalyzer[];
-  signatures: Signatures;
+  /** Runs the wanted analyzers, here or on worker threads. */
+  analysis: FileAnalysis;
   limits: Limits;
   /** Called with uncompressed bytes read so far, for progress bars. */
   onBytes?: (bytes: number) => void;
@@ -46,6 +47,8 @@ export async function analyzeLayer(blob: Readable, options: LayerAnalysisOptions
     stats: { bytes: 0, entries: 0, analyzedFiles: 0, analyzedBytes: 0 },
     problems: [],
   };
+  const pending: Promise<FlaggedFile | undefined>[] = [];
+  const inFlight = { bytes: 0, drained: Promise.resolve() as Promise<unknown> };
   const tar = extract();
   layer.stream.on('error', (error) => tar.destroy(error));
   layer.stream.pipe(tar);
@@ -69,8 +72,9 @@ export async function analyzeLayer(blob: Readable, options: LayerAnalysisOptions
         body.resume();
         continue;
       }
-      const flagged = await analyzeFile(entry, body, options, report);
-      if (flagged) report.flagged.push(flagged);
+      const analysed = await readWantedFile(entry, body, options, report);
+      if (analysed) pending.push(track(analysed, inFlight, limits.maxAnalysisInFlightBytes));
+      if (inFlight.bytes > limits.maxAnalysisInFlightBytes) await inFlight.drained;
       options.onBytes?.(layer.bytesOut());
     }
   } catch (error) {
@@ -78,6 +82,7 @@ export async function analyzeLayer(blob: Readable, options: LayerAnalysisOptions
     blob.resume();
     throw describeTarError(error, part);
   }
+  for (const flagged of await Promise.all(pending)) if (flagged) report.flagged.push(flagged);
   report.stats.bytes = layer.bytesOut();
   options.onBytes?.(report.stats.bytes);
   return report;
@@ -133,7 +138,23 @@ function recordWhiteout(entry: LayerEntry, report: LayerReport): boolean {
   return false;
 }
 
-async function analyzeFile(entry: LayerEntry, body: EntryBody, options: LayerAnalysisOptions, report: LayerReport): Promise<FlaggedFile | undefined> {
+interface PendingFile {
+  bytes: number;
+  result: Promise<FlaggedFile | undefined>;
+}
+
+/** Counts the bytes a file holds while its analysis runs, so the layer stream pauses when too much is waiting. */
+function track(file: PendingFile, inFlight: { bytes: number; drained: Promise<unknown> }, limit: number): Promise<FlaggedFile | undefined> {
+  inFlight.bytes += file.bytes;
+  const done = file.result.finally(() => {
+    inFlight.bytes -= file.bytes;
+  });
+  const settled = done.catch(() => undefined); // failures surface where all files are awaited, not as unhandled
+  if (inFlight.bytes > limit) inFlight.drained = settled;
+  return done;
+}
+
+async function readWantedFile(entry: LayerEntry, body: EntryBody, options: LayerAnalysisOptions, report: LayerReport): Promise<PendingFile | undefined> {
   const { limits, part } = options;
   if (entry.size > limits.maxFileBytes) {
     report.problems.push({ code: 'file-too-large', part, message: `"${entry.path}" declares ${entry.size} bytes, over limits.maxFileBytes (${limits.maxFileBytes}); skipped` });
@@ -167,30 +188,16 @@ async function analyzeFile(entry: LayerEntry, body: EntryBody, options: LayerAna
   }
   const bytes = Buffer.concat(chunks).subarray(0, limits.maxAnalyzedFileBytes);
   const file = { entry, bytes, truncated, sha256: hash.digest('hex'), layer: options.key };
+  const size = held;
   report.stats.analyzedFiles += 1;
   report.stats.analyzedBytes += bytes.length;
-  const signals: Signal[] = [];
-  for (const analyzer of wanted) {
-    try {
-      signals.push(...(await analyzer.analyze(file, options.signatures)));
-    } catch (error) {
-      // An analyzer failing on one hostile file must not lose the layer: say so, and go on.
-      report.problems.push({ code: 'unreadable', part: `${part} ${entry.path}`, message: `${analyzer.id}: ${toNomineError(error).message}` });
-    }
-  }
-  const decision = decideVerdict(signals);
-  if (decision.verdict === 'clean') return undefined;
-  return {
-    path: entry.path,
-    layer: options.key,
-    sha256: file.sha256,
-    size: held,
-    mode: entry.mode,
-    verdict: decision.verdict,
-    severity: decision.severity,
-    signals,
-    truncated,
-  };
+  const result = options.analysis.analyze(file, wanted.map((analyzer) => analyzer.id)).then(({ signals, failures }): FlaggedFile | undefined => {
+    for (const failure of failures) report.problems.push({ code: 'unreadable', part: `${part} ${entry.path}`, message: `${failure.analyzer}: ${failure.message}` });
+    const decision = decideVerdict(signals);
+    if (decision.verdict === 'clean') return undefined;
+    return { path: entry.path, layer: options.key, sha256: file.sha256, size, mode: entry.mode, verdict: decision.verdict, severity: decision.severity, signals, truncated };
+  });
+  return { bytes: bytes.length, result };
 }
 
 async function drain(iterator: AsyncIterator<Buffer>): Promise<void> {

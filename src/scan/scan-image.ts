@@ -8,6 +8,7 @@ import { toNomineError } from '../core/errors.ts';
 import type { Signatures } from '../signatures/signatures.ts';
 import { analyzeLayer } from './analyze-layer.ts';
 import { analyzeImageConfig } from './analyzers/image-config.ts';
+import type { FileAnalysis } from './file-analysis.ts';
 import type { FileAnalyzer } from './file-analyzer.ts';
 import { findRemoval } from './final-filesystem.ts';
 import type { ImageSource, LayerDescriptor, SourceContext } from './image-source.ts';
@@ -25,6 +26,7 @@ export interface ScanProgress {
 
 export interface ImageScanDependencies {
   analyzers: readonly FileAnalyzer[];
+  analysis: FileAnalysis;
   signatures: Signatures;
   cache: LayerCache;
   context: SourceContext;
@@ -68,7 +70,7 @@ export async function scanImage(source: ImageSource, deps: ImageScanDependencies
           key: layer.key,
           part: `layer ${layer.index} ${layer.digest ?? layer.key}`,
           analyzers: deps.analyzers,
-          signatures: deps.signatures,
+          analysis: deps.analysis,
           limits: deps.context.limits,
           onBytes: (bytes) => deps.progress?.bytesRead(bytes),
         });

@@ -3,6 +3,7 @@
  * (`nomine scan registry HOST[/REPO]`). Prints a table, JSON or SARIF; the exit code gates pipelines.
  */
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { isSeverity, severities } from '../../core/severity.ts';
 import { NomineError } from '../../core/errors.ts';
@@ -12,7 +13,9 @@ import { fileAnalyzers } from '../../scan/analyzers/index.ts';
 import type { ImageSource, SourceContext } from '../../scan/image-source.ts';
 import { noLayerCache, sqlLayerCache } from '../../scan/layer-cache.ts';
 import { rulesetVersion } from '../../scan/ruleset-version.ts';
+import { inlineAnalysis, memoisedAnalysis } from '../../scan/file-analysis.ts';
 import { scanImage } from '../../scan/scan-image.ts';
+import { workerAnalysis } from '../../scan/worker-analysis.ts';
 import { scanOutcome } from '../../scan/scan-outcome.ts';
 import type { ScanReport } from '../../scan/scan-report.ts';
 import { listRegistryImages } from '../../scan/sources/registry.ts';
@@ -95,19 +98,24 @@ async function runScan(flags: ScanFlags, sources: (context: SourceContext) => As
       ...(password ? { password } : {}),
     },
   };
-  const signatures = await loadSignatures([...config.signatures.dirs, ...(flags.signatures ?? [])]);
+  const signatureDirs = [...config.signatures.dirs, ...(flags.signatures ?? [])];
+  const signatures = await loadSignatures(signatureDirs);
   const analyzers = Object.values(fileAnalyzers);
   const ruleset = rulesetVersion(signatures, analyzers, config.limits);
   const useCache = flags.cache && config.scan.cache;
   const db = useCache ? await openStore(dataHome) : undefined;
   const report: ScanReport = { tool: { name: 'nomine', version: toolVersion() }, ruleset, images: [] };
+  // One core stays with the layer stream (decompression, tar, hashing); the others match rules.
+  const workers = config.scan.workers ?? Math.min(4, Math.max(1, availableParallelism() - 1));
+  const analysis = memoisedAnalysis(workers > 0 ? await workerAnalysis(workers, { signatureDirs, signatureVersion: signatures.version }) : inlineAnalysis(analyzers, signatures));
   try {
     const cache = db ? sqlLayerCache(db, ruleset, Date.now) : noLayerCache;
     const progress = format === 'table' && !flags.output ? terminalScanProgress(process.stderr) : undefined;
     for await (const source of sources(context)) {
-      report.images.push(await scanImage(source, { analyzers, signatures, cache, context, now: Date.now, ...(progress ? { progress } : {}) }));
+      report.images.push(await scanImage(source, { analyzers, analysis, signatures, cache, context, now: Date.now, ...(progress ? { progress } : {}) }));
     }
   } finally {
+    await analysis.close();
     await db?.destroy();
   }
   const text = scanReporters[format].render(report, { color: format === 'table' && !flags.output && Boolean(process.stdout.isTTY) });

@@ -1,0 +1,65 @@
+/**
+ * File analysis: running the wanted analyzers on one file's content, either on this thread or on a pool of worker
+ * threads (the layer stream keeps decompressing and hashing while workers match rules). Results are memoised by
+ * SHA-256 for the life of the scan: the same binary in ten layers or ten images is analyzed once.
+ */
+import { toNomineError } from '../core/errors.ts';
+import type { Signatures } from '../signatures/signatures.ts';
+import type { FileAnalyzer } from './file-analyzer.ts';
+import type { FileContent } from './layer-entry.ts';
+import type { Signal } from './signal.ts';
+
+export interface AnalysisResult {
+  signals: Signal[];
+  /** Analyzers that failed on this file, with why; the file's other signals still count. */
+  failures: { analyzer: string; message: string }[];
+}
+
+export interface FileAnalysis {
+  analyze(file: FileContent, analyzerIds: readonly string[]): Promise<AnalysisResult>;
+  close(): Promise<void>;
+}
+
+export async function runAnalyzers(analyzers: readonly FileAnalyzer[], file: FileContent, signatures: Signatures): Promise<AnalysisResult> {
+  const result: AnalysisResult = { signals: [], failures: [] };
+  for (const analyzer of analyzers) {
+    try {
+      result.signals.push(...(await analyzer.analyze(file, signatures)));
+    } catch (error) {
+      // An analyzer failing on one hostile file must not lose the layer: say so, and go on.
+      result.failures.push({ analyzer: analyzer.id, message: toNomineError(error).message });
+    }
+  }
+  return result;
+}
+
+/** Analysis on the calling thread. */
+export function inlineAnalysis(analyzers: readonly FileAnalyzer[], signatures: Signatures): FileAnalysis {
+  const byId = new Map(analyzers.map((analyzer) => [analyzer.id, analyzer]));
+  return {
+    analyze: (file, ids) => runAnalyzers(ids.map((id) => byId.get(id)!), file, signatures),
+    close: async () => undefined,
+  };
+}
+
+const maxMemoEntries = 50_000;
+
+/** Wraps an analysis so that identical content with the same analyzers is analyzed once. */
+export function memoisedAnalysis(inner: FileAnalysis): FileAnalysis {
+  const memo = new Map<string, Promise<AnalysisResult>>();
+  return {
+    analyze(file, ids) {
+      // The same bytes under another path may be wanted by other analyzers (a .js name), and a truncated prefix
+      // is not the whole file: both belong in the key.
+      const key = `${file.sha256}|${file.truncated}|${ids.join(',')}`;
+      let result = memo.get(key);
+      if (!result) {
+        if (memo.size >= maxMemoEntries) memo.delete(memo.keys().next().value!);
+        result = inner.analyze(file, ids);
+        memo.set(key, result);
+      }
+      return result;
+    },
+    close: () => inner.close(),
+  };
+}

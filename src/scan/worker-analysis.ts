@@ -1,0 +1,63 @@
+/**
+ * A pool of analysis worker threads. Files go to the least busy worker; the caller bounds how many bytes are in
+ * flight. A worker that dies fails its files with an error naming it, and the pool reports the failure.
+ */
+import { Worker } from 'node:worker_threads';
+import { NomineError } from '../core/errors.ts';
+import type { AnalysisRequest, AnalysisWorkerData } from './analysis-worker.ts';
+import type { AnalysisResult, FileAnalysis } from './file-analysis.ts';
+
+// Under tsx the sources run as .ts; after tsc they are .js beside this file.
+const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './analysis-worker.ts' : './analysis-worker.js', import.meta.url);
+
+interface PooledWorker {
+  worker: Worker;
+  pending: Map<number, { resolve: (result: AnalysisResult) => void; reject: (error: Error) => void }>;
+}
+
+export async function workerAnalysis(size: number, data: AnalysisWorkerData): Promise<FileAnalysis> {
+  const workers = await Promise.all(Array.from({ length: size }, (_, index) => startWorker(index, data)));
+  let nextId = 0;
+  return {
+    analyze(file, analyzerIds) {
+      const target = workers.reduce((best, candidate) => (candidate.pending.size < best.pending.size ? candidate : best));
+      const id = nextId++;
+      return new Promise<AnalysisResult>((resolve, reject) => {
+        target.pending.set(id, { resolve, reject });
+        const request: AnalysisRequest = { id, file, analyzerIds: [...analyzerIds] };
+        target.worker.postMessage(request);
+      });
+    },
+    async close() {
+      await Promise.all(workers.map((pooled) => pooled.worker.terminate()));
+    },
+  };
+}
+
+function startWorker(index: number, data: AnalysisWorkerData): Promise<PooledWorker> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(workerUrl, { workerData: data });
+    const pooled: PooledWorker = { worker, pending: new Map() };
+    const failAll = (error: Error) => {
+      for (const { reject: rejectFile } of pooled.pending.values()) rejectFile(error);
+      pooled.pending.clear();
+    };
+    worker.on('message', (message: { ready?: true; failed?: string; id?: number; result?: AnalysisResult }) => {
+      if (message.ready) resolve(pooled);
+      else if (message.failed) reject(new NomineError('internal', `analysis worker ${index} could not start: ${message.failed}`, 'scanner'));
+      else if (message.id !== undefined) {
+        const waiting = pooled.pending.get(message.id);
+        pooled.pending.delete(message.id);
+        waiting?.resolve(message.result!);
+      }
+    });
+    worker.on('error', (error) => {
+      const failure = new NomineError('internal', `analysis worker ${index} failed: ${error.message}`, 'scanner', { cause: error });
+      failAll(failure);
+      reject(failure);
+    });
+    worker.on('exit', (code) => {
+      if (pooled.pending.size > 0) failAll(new NomineError('internal', `analysis worker ${index} exited with code ${code}`, 'scanner'));
+    });
+  });
+}

@@ -36,12 +36,13 @@ export interface ImageScanDependencies {
 
 export async function scanImage(source: ImageSource, deps: ImageScanDependencies): Promise<ImageScanReport> {
   const started = deps.now();
-  const report: ImageScanReport = { image: source.ref, names: [], layers: [], findings: [], metadata: [], problems: [], durationMs: 0 };
+  const name = `${source.transport}:${source.ref}`;
+  const report: ImageScanReport = { image: name, names: [], layers: [], findings: [], metadata: [], problems: [], durationMs: 0 };
   let image;
   try {
     image = await source.open(deps.context);
   } catch (error) {
-    report.error = describe(toNomineError(error, `image ${source.ref}`));
+    report.error = describe(toNomineError(error, `image ${name}`));
     report.durationMs = deps.now() - started;
     return report;
   }
@@ -61,7 +62,7 @@ export async function scanImage(source: ImageSource, deps: ImageScanDependencies
     const bytesToRead = image.layers.every((layer) => !wanted.has(layer.key) || layer.size !== undefined)
       ? image.layers.reduce((sum, layer) => sum + (wanted.has(layer.key) ? (layer.size ?? 0) : 0), 0)
       : undefined;
-    deps.progress?.imageOpened(source.ref, image.layers.length, bytesToRead);
+    deps.progress?.imageOpened(name, image.layers.length, bytesToRead);
     for (const layer of image.layers) if (fromCache.has(layer.key)) deps.progress?.layerDone(layer, true);
     try {
       await image.readLayers(wanted, async (layer: LayerDescriptor, blob: Readable) => {
@@ -79,7 +80,7 @@ export async function scanImage(source: ImageSource, deps: ImageScanDependencies
         deps.progress?.layerDone(layer, false);
       });
     } catch (error) {
-      report.error = describe(toNomineError(error, `image ${source.ref}`));
+      report.error = describe(toNomineError(error, `image ${name}`));
     }
     const ordered = image.layers.map((layer) => layerReports.get(layer.key));
     const complete = ordered.filter((layer): layer is LayerReport => layer !== undefined);
@@ -94,7 +95,7 @@ export async function scanImage(source: ImageSource, deps: ImageScanDependencies
       for (const flagged of layerReport.flagged) {
         const removal = ordered.every(Boolean) ? findRemoval(complete, layer.index, flagged.path) : undefined;
         const finding: FileFinding = {
-          image: source.ref,
+          image: name,
           path: `/${flagged.path}`,
           layer: layer.diffId ?? layer.key,
           layerIndex: layer.index,
@@ -113,7 +114,7 @@ export async function scanImage(source: ImageSource, deps: ImageScanDependencies
     const metadataSignals = analyzeImageConfig({ names: image.names, config: image.config }, deps.signatures);
     const metadataVerdict = decideVerdict(metadataSignals);
     if (metadataVerdict.verdict !== 'clean') {
-      const finding: MetadataFinding = { image: source.ref, verdict: metadataVerdict.verdict, severity: metadataVerdict.severity, evidence: metadataSignals };
+      const finding: MetadataFinding = { image: name, verdict: metadataVerdict.verdict, severity: metadataVerdict.severity, evidence: metadataSignals };
       report.metadata.push(finding);
     }
   } finally {

@@ -92,7 +92,10 @@ function imageError(result: CliResult): { code: string; part?: string; message: 
 
 const stripAnsi = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
 
-describe('nomine scan, end to end', { timeout: 240_000 }, () => {
+// Each run is a separate process, mostly waiting on its own start-up; two at a time halves the wall time on 2 cores.
+const concurrency = 2;
+
+describe('nomine scan, end to end', { timeout: 240_000, concurrency }, () => {
   let work: string;
   let minerSha: string;
   let minerDiffId: string;
@@ -210,7 +213,7 @@ describe('nomine scan, end to end', { timeout: 240_000 }, () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  describe('finds the miner in a middle layer, and only the miner, in every source format', () => {
+  describe('finds the miner in a middle layer, and only the miner, in every source format', { concurrency }, () => {
     it('reads a docker save archive in the legacy format', async () => {
       assertMinerFound(await scan([`docker-archive:${legacyArchive}`, '--json']), { layer: minerDiffId, sha256: minerSha });
     });
@@ -242,7 +245,7 @@ describe('nomine scan, end to end', { timeout: 240_000 }, () => {
     });
   });
 
-  describe('registries on 127.0.0.1 (Debian docker-registry, images pushed with skopeo)', () => {
+  describe('registries on 127.0.0.1 (Debian docker-registry, images pushed with skopeo)', { concurrency }, () => {
     let open: RegistryServer;
     let secured: RegistryServer;
     const pushed = [
@@ -405,7 +408,7 @@ describe('nomine scan, end to end', { timeout: 240_000 }, () => {
     for (const path of benignPaths) assert.ok(!result.stdout.includes(path), `${path} is not listed`);
   });
 
-  describe('image metadata', () => {
+  describe('image metadata', { concurrency }, () => {
     it('flags an image whose command runs xmrig against a stratum pool', async () => {
       const result = await scan([`docker-archive:${xmrigCmdArchive}`, '--json']);
       assertExit(result, 1);
@@ -426,7 +429,7 @@ describe('nomine scan, end to end', { timeout: 240_000 }, () => {
     });
   });
 
-  describe('bad input: exit 2 and an error that names the part at fault', () => {
+  describe('bad input: exit 2 and an error that names the part at fault', { concurrency }, () => {
     it('rejects an unknown transport', async () => {
       const result = await scan(['ftp:image.tar']);
       assertOneLineError(result, /reference.*ftp:image\.tar/);
@@ -460,7 +463,7 @@ describe('nomine scan, end to end', { timeout: 240_000 }, () => {
     });
   });
 
-  describe('help', () => {
+  describe('help', { concurrency }, () => {
     it('prints help for nomine', async () => {
       const result = await runCli(['--help'], { home: work });
       assertExit(result, 0);

@@ -57,8 +57,10 @@ function addScanOptions(command: Command): Command {
 }
 
 export function scanCommand(): Command {
-  const scan = new Command('scan').description('find crypto miners in container images and registries');
   const syntaxes = Object.values(transports).map((transport) => `  ${transport.syntax}`).join('\n');
+  const scan = new Command('scan')
+    .description('find crypto miners in container images and registries')
+    .addHelpText('after', `\nSources for \`nomine scan SOURCE...\` (options: nomine scan image --help):\n${syntaxes}\n\nExit codes: 0 nothing at or above --fail-on, 1 findings, 2 error.`);
   addScanOptions(
     scan
       .command('image <sources...>', { isDefault: true })
@@ -121,6 +123,10 @@ async function runScan(flags: ScanFlags, sources: (context: SourceContext) => As
   const text = scanReporters[format].render(report, { color: format === 'table' && !flags.output && Boolean(process.stdout.isTTY) });
   if (flags.output) writeFileSync(flags.output, text);
   else process.stdout.write(text);
+  // Machine output goes to stdout; a person reading the CI log still sees why the scan failed.
+  if (format !== 'table' || flags.output) {
+    for (const image of report.images) if (image.error) process.stderr.write(`nomine: ${image.error.code}: ${image.error.part ?? image.image}: ${image.error.message}\n`);
+  }
   return exitCodes[scanOutcome(report, failOn)];
 }
 

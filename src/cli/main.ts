@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { toNomineError } from '../core/errors.ts';
+import { auditCommand } from './commands/audit.ts';
 import { scanCommand } from './commands/scan.ts';
 import { exitCodes } from './exit-codes.ts';
 import { toolVersion } from './tool-version.ts';
@@ -14,12 +15,18 @@ export function buildProgram(): Command {
     .version(toolVersion())
     .showHelpAfterError()
     .addCommand(scanCommand())
+    .addCommand(auditCommand())
     .addHelpText('after', '\nData directory: $NOMINE_HOME (default /var/lib/nomine as root, ~/.nomine otherwise).');
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram().exitOverride();
-  for (const command of program.commands) command.exitOverride();
+  const program = buildProgram();
+  // Usage errors anywhere in the tree must exit 2, never 1 (which a pipeline reads as "findings").
+  const override = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  override(program);
   try {
     await program.parseAsync(argv);
   } catch (error) {

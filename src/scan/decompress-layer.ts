@@ -4,7 +4,6 @@
  * `limits.maxLayerBytes` with an error that says so.
  */
 import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DecompressStream } from 'zstd-napi';
 import { NomineError } from '../core/errors.ts';
@@ -50,17 +49,26 @@ export async function decompressLayer(blob: Readable, part: string, maxLayerByte
       callback(null, chunk);
     },
   });
-  const onError = (error: Error | null) => {
-    if (error) counter.destroy(wrapDecompressionError(error, compression, part));
-  };
-  if (compression === 'gzip') pipeline(stream, createGunzip(), counter, onError);
-  else if (compression === 'zstd') pipeline(stream, new DecompressStream(), counter, onError);
-  else pipeline(stream, counter, onError);
+  // Plain pipes with our own error handlers: pipeline() would hand the raw zlib message to `counter` first.
+  const fail = (error: Error) => counter.destroy(wrapDecompressionError(error, compression, part));
+  stream.on('error', fail);
+  if (compression === 'none') stream.pipe(counter);
+  else {
+    const decompressor = compression === 'gzip' ? createGunzip() : new DecompressStream();
+    decompressor.on('error', fail);
+    stream.pipe(decompressor).pipe(counter);
+  }
+  // When the layer is abandoned (a bomb, a corrupt block), drain the blob so a single-pass archive can go on.
+  counter.on('close', () => {
+    if (stream.readableEnded || stream.destroyed) return;
+    stream.unpipe();
+    stream.resume();
+  });
   return { compression, stream: counter, bytesOut: () => bytes };
 }
 
 function wrapDecompressionError(error: Error, compression: LayerCompression, part: string): Error {
   if (error instanceof NomineError) return error;
   const what = compression === 'none' ? 'reading' : `${compression} decompression`;
-  return new NomineError('invalid-input', `${what} failed: ${error.message} (truncated or corrupt layer)`, part, { cause: error });
+  return new NomineError('invalid-input', `corrupt or truncated layer: ${what} failed (${error.message})`, part, { cause: error });
 }

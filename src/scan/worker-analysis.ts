@@ -8,7 +8,10 @@ import type { AnalysisRequest, AnalysisWorkerData } from './analysis-worker.ts';
 import type { AnalysisResult, FileAnalysis } from './file-analysis.ts';
 
 // Under tsx the sources run as .ts; after tsc they are .js beside this file.
-const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './analysis-worker.ts' : './analysis-worker.js', import.meta.url);
+const runningFromSource = import.meta.url.endsWith('.ts');
+const workerUrl = new URL(runningFromSource ? './analysis-worker.ts' : './analysis-worker.js', import.meta.url);
+// A worker does not inherit a loader registered through NODE_OPTIONS; from source it needs tsx said explicitly.
+const workerExecArgv = runningFromSource && !process.execArgv.includes('tsx') ? [...process.execArgv, '--import', 'tsx'] : process.execArgv;
 
 interface PooledWorker {
   worker: Worker;
@@ -36,7 +39,7 @@ export async function workerAnalysis(size: number, data: AnalysisWorkerData): Pr
 
 function startWorker(index: number, data: AnalysisWorkerData): Promise<PooledWorker> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(workerUrl, { workerData: data });
+    const worker = new Worker(workerUrl, { workerData: data, execArgv: workerExecArgv });
     const pooled: PooledWorker = { worker, pending: new Map() };
     const failAll = (error: Error) => {
       for (const { reject: rejectFile } of pooled.pending.values()) rejectFile(error);

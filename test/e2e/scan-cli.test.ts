@@ -446,7 +446,10 @@ describe('nomine scan, end to end', { timeout: 240_000, concurrency }, () => {
     it('reports a corrupt gzip layer in an OCI layout on the image, naming the layer', async () => {
       const result = await scan([`oci:${corruptLayout}:latest`, '--json']);
       const error = imageError(result);
-      assert.match(`${error.part} ${error.message}`, new RegExp(`layer|${corruptDigest.slice(7, 19)}`), JSON.stringify(error));
+      assert.equal(error.code, 'invalid-input', JSON.stringify(error));
+      assert.ok(error.part?.startsWith('layer ') && error.part.includes(corruptDigest), `the part names the damaged layer ${corruptDigest}: ${JSON.stringify(error)}`);
+      const report = parseStdout<JsonReport>(result);
+      assert.ok(report.images[0]!.problems.some((problem) => problem.code === 'layer-incomplete'), 'the report says the layer was not analyzed');
     });
 
     it('rejects a config file with an unknown key, naming the file and the key', async () => {

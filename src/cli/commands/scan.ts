@@ -123,10 +123,8 @@ async function runScan(flags: ScanFlags, sources: (context: SourceContext) => As
   const text = scanReporters[format].render(report, { color: format === 'table' && !flags.output && Boolean(process.stdout.isTTY) });
   if (flags.output) writeFileSync(flags.output, text);
   else process.stdout.write(text);
-  // Machine output goes to stdout; a person reading the CI log still sees why the scan failed.
-  if (format !== 'table' || flags.output) {
-    for (const image of report.images) if (image.error) process.stderr.write(`nomine: ${image.error.code}: ${image.error.part ?? image.image}: ${image.error.message}\n`);
-  }
+  // Reports go to stdout or the file; a person reading the CI log still sees, on stderr, why a scan failed.
+  for (const image of report.images) if (image.error) process.stderr.write(`nomine: ${image.error.code}: ${image.error.part ?? image.image}: ${image.error.message}\n`);
   return exitCodes[scanOutcome(report, failOn)];
 }
 

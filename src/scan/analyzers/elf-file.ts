@@ -30,6 +30,11 @@ export interface ElfInfo {
   hasSymbolTable: boolean;
   /** Undefined symbols in .dynsym (imports), when the section is readable. */
   importedSymbols?: number;
+  /**
+   * Where the ELF image ends: the furthest of the section contents and the section header table. Bytes past it
+   * (an overlay) are not loaded by the kernel; droppers and packers append their payload there.
+   */
+  imageEnd?: number;
 }
 
 /** `malformed` is false when the bytes are simply not ELF, or the problem lies beyond a truncated prefix. */
@@ -202,9 +207,13 @@ export function parseElf(bytes: Uint8Array, truncated = false): ElfParseResult {
         if (!(error instanceof BeyondPrefix)) throw error;
       }
     }
+    const imageEnd = sections.length > 0
+      ? Math.max(shoff + shnum * shentsize, ...sections.filter((section) => section.type !== SHT_NOBITS).map((section) => section.offset + section.size))
+      : undefined;
     return {
       ok: true,
       elf: {
+        ...(imageEnd !== undefined ? { imageEnd } : {}),
         bits: wide ? 64 : 32,
         littleEndian: data === 1,
         type,

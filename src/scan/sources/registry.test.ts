@@ -243,17 +243,22 @@ describe('registry source against hostile servers', () => {
     await opened.close();
   });
 
-  it('answers a bearer challenge with a token from the realm, then retries once', async () => {
+  it('answers a bearer challenge with a token for the scope the challenge names, then retries once', async () => {
     const parts = image();
     const tokenRequests: URL[] = [];
+    const basic = `Basic ${Buffer.from('u:p').toString('base64')}`;
     const tokenHost = await serve((req, res) => {
-      tokenRequests.push(new URL(req.url ?? '/', 'http://t'));
-      assert.equal(req.headers.authorization, `Basic ${Buffer.from('u:p').toString('base64')}`);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'tok-123' }));
+      const url = new URL(req.url ?? '/', 'http://t');
+      tokenRequests.push(url);
+      if (req.headers.authorization !== basic) return void res.writeHead(401).end();
+      // The root token opens /v2/ only; repository calls need a token minted for their scope.
+      const token = url.searchParams.get('scope') === 'repository:app:pull' ? 'tok-app' : 'tok-root';
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: token }));
     });
     const host = await serve(
       registryHandler(parts, (req, res) => {
-        if (req.headers.authorization === 'Bearer tok-123') return false;
+        const needed = req.url === '/v2/' ? 'Bearer tok-root' : 'Bearer tok-app';
+        if (req.headers.authorization === needed) return false;
         const scope = req.url === '/v2/' ? '' : ',scope="repository:app:pull"';
         res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${tokenHost}/token",service="fake"${scope}` }).end();
         return true;
@@ -261,7 +266,11 @@ describe('registry source against hostile servers', () => {
     );
     const opened = await registrySource(`//${host}/app:1`).open(contextWith({}, { registry: { username: 'u', password: 'p' } }));
     await opened.close();
-    assert.ok(tokenRequests.some((url) => url.searchParams.get('scope') === 'repository:app:pull' && url.searchParams.get('service') === 'fake'));
+    assert.deepEqual(
+      tokenRequests.map((url) => [url.searchParams.get('service'), url.searchParams.get('scope')]),
+      [['fake', null], ['fake', 'repository:app:pull']],
+      'one token for the root, one for the repository, reused for the config blob',
+    );
   });
 
   it('reports unauthorized when the bearer token is refused again after the retry', async () => {

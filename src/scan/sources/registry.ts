@@ -31,10 +31,11 @@ interface ResolvedManifest {
 }
 
 async function openRegistryImage(reference: RegistryReference, ref: string, context: SourceContext): Promise<OpenedImage> {
+  const credentials = resolveCredentials(context.registry);
   const client = new RegistryClient({
     baseUrl: registryBaseUrl(reference.endpointHost, context.registry?.insecure),
     registry: reference.registry,
-    ...(resolveCredentials(context.registry) ? { credentials: resolveCredentials(context.registry)! } : {}),
+    ...(credentials ? { credentials } : {}),
     limits: context.limits,
     ...(context.signal ? { signal: context.signal } : {}),
   });

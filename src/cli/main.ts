@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { toNomineError } from '../core/errors.ts';
 import { auditCommand } from './commands/audit.ts';
+import { probeCommand } from './commands/probe.ts';
 import { scanCommand } from './commands/scan.ts';
 import { exitCodes } from './exit-codes.ts';
 import { toolVersion } from './tool-version.ts';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .addCommand(scanCommand())
     .addCommand(auditCommand())
+    .addCommand(probeCommand())
     .addHelpText('after', '\nData directory: $NOMINE_HOME (default /var/lib/nomine as root, ~/.nomine otherwise).');
 }
 

@@ -3,6 +3,7 @@
  * uses. The API version is negotiated once from `/_ping` (the lower of the engine's and ours), bodies stay streams
  * so an image export never sits in memory, and every failure is a NomineError naming the engine or the object.
  */
+import { readBounded } from './read-bounded.ts';
 import type { Readable } from 'node:stream';
 import { Client } from 'undici';
 import { NomineError, toNomineError, type ErrorCode } from '../core/errors.ts';
@@ -174,15 +175,6 @@ function codeForStatus(status: number): ErrorCode {
 }
 
 async function readCapped(body: Readable, maxBytes: number, part?: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    total += (chunk as Buffer).length;
-    if (total > maxBytes) {
-      body.destroy();
-      throw new NomineError('limit-exceeded', `Docker engine answer is larger than ${maxBytes} bytes`, part);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const bytes = await readBounded(body, maxBytes, () => new NomineError('limit-exceeded', `Docker engine answer is larger than ${maxBytes} bytes`, part));
+  return bytes.toString('utf8');
 }

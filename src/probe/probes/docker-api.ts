@@ -21,7 +21,8 @@ export const dockerApiProbe: Probe = {
         outcomes: [{ checkId: 'docker.api.unauthenticated', status: 'pass', evidence: [ping.evidence, version.evidence], detail: `the engine refuses /version without credentials (${version.answer.status})` }],
       };
     }
-    const evidence: ProbeEvidence[] = [version.evidence];
+    // The telling part of /version is the engine's identity, not the first bytes of Platform/Components.
+    const evidence: ProbeEvidence[] = [{ request: version.evidence.request, answer: `200 Version ${String(json.Version)}, ApiVersion ${String(json.ApiVersion)}, Os ${String(json.Os ?? '?')}` }];
     const readable: string[] = [];
     for (const path of ['/info', '/containers/json']) {
       const probe = await ask(context, { path });

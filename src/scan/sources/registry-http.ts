@@ -4,6 +4,7 @@
  * registry's credentials to another origin, bounded reads of bodies, and every failure turned into a NomineError
  * naming the part at fault.
  */
+import { readBounded } from '../../platform/read-bounded.ts';
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { NomineError, type ErrorCode } from '../../core/errors.ts';
@@ -129,21 +130,14 @@ export async function readBoundedBody(response: RegistryResponse, maxBytes: numb
     discardBody(response.body);
     throw new NomineError('limit-exceeded', `the document declares ${declared} bytes, more than limits.maxJsonBytes (${maxBytes})`, part);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
   try {
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > maxBytes) {
-        discardBody(response.body);
-        throw new NomineError('limit-exceeded', `the document is larger than limits.maxJsonBytes (${maxBytes} bytes)`, part);
-      }
-      chunks.push(chunk);
-    }
+    return await readBounded(response.body, maxBytes, () => {
+      discardBody(response.body);
+      return new NomineError('limit-exceeded', `the document is larger than limits.maxJsonBytes (${maxBytes} bytes)`, part);
+    });
   } catch (error) {
     throw toRegistryNetworkError(error, part, signal);
   }
-  return Buffer.concat(chunks, size);
 }
 
 /** The `errors[0].message` (or code) a registry puts in an error body, read bounded; empty when absent. */

@@ -3,6 +3,7 @@
  * its name made canonical and safe, awaiting the visitor before moving on, and turning every parse failure (not a
  * tar, truncated, hostile names) into a NomineError naming the archive.
  */
+import { readBounded as readStreamBounded } from '../../platform/read-bounded.ts';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { posix } from 'node:path';
@@ -113,16 +114,6 @@ export function asArchiveError(error: unknown, part: string): NomineError {
 }
 
 /** Reads a whole entry into memory, refusing more than `maxBytes` (manifests and configs are small; layers are not). */
-export async function readBounded(stream: Readable, maxBytes: number, part: string, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    total += (chunk as Buffer).length;
-    if (total > maxBytes) {
-      stream.destroy();
-      throw new NomineError('limit-exceeded', `${what} is larger than the ${maxBytes}-byte limit for JSON documents (limits.maxJsonBytes)`, part);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+export function readBounded(stream: Readable, maxBytes: number, part: string, what: string): Promise<Buffer> {
+  return readStreamBounded(stream, maxBytes, () => new NomineError('limit-exceeded', `${what} is larger than the ${maxBytes}-byte limit for JSON documents (limits.maxJsonBytes)`, part));
 }

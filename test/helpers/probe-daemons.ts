@@ -1,0 +1,97 @@
+/**
+ * Real daemons for `nomine probe` tests, on 127.0.0.1 only: a second dockerd listening on plain TCP (the exposed
+ * Engine API), and Debian's etcd, optionally with authentication enabled through its own v3 gateway. Each stops
+ * its process and removes its files.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './registry-server.ts';
+
+export interface Daemon {
+  host: string;
+  port: number;
+  name: string;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+async function startDaemon(command: string, args: (dir: string, port: number, port2: number) => string[], ready: (port: number) => Promise<boolean>): Promise<Daemon> {
+  const dir = await mkdtemp(join(tmpdir(), 'nomine-probe-daemon-'));
+  const port = await freePort();
+  const port2 = await freePort();
+  let output = '';
+  const child: ChildProcess = spawn(command, args(dir, port, port2), { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
+  child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
+    }
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`${command} exited early (${child.exitCode}): ${output}`);
+    }
+    if (await ready(port).catch(() => false)) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${command} did not start on port ${port}: ${output}`);
+    }
+    await sleep(100);
+  }
+  return { host: '127.0.0.1', port, name: `127.0.0.1:${port}`, log: () => output, stop };
+}
+
+async function answers(url: string): Promise<boolean> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+  await response.arrayBuffer();
+  return response.ok;
+}
+
+/** A second dockerd with the Engine API on plain tcp://127.0.0.1:PORT, no TLS, no auth — the weak setup. */
+export function startExposedDockerd(): Promise<Daemon> {
+  return startDaemon(
+    'dockerd',
+    (dir, port) => [
+      '-H', `tcp://127.0.0.1:${port}`, '-H', `unix://${dir}/d.sock`, '--data-root', `${dir}/root`, '--exec-root', `${dir}/exec`,
+      '--pidfile', `${dir}/d.pid`, '--bridge=none', '--iptables=false',
+    ],
+    (port) => answers(`http://127.0.0.1:${port}/_ping`),
+  );
+}
+
+/** Debian's etcd on 127.0.0.1; with `auth`, a root user is made and authentication enabled (the hardened setup). */
+export async function startEtcd(options: { auth?: { password: string } } = {}): Promise<Daemon> {
+  const daemon = await startDaemon(
+    'etcd',
+    (dir, port, port2) => [
+      '--data-dir', join(dir, 'data'), '--listen-client-urls', `http://127.0.0.1:${port}`, '--advertise-client-urls', `http://127.0.0.1:${port}`,
+      '--listen-peer-urls', `http://127.0.0.1:${port2}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${port2}`,
+      '--initial-cluster', `default=http://127.0.0.1:${port2}`,
+      // The weak setup also serves the v2 API (etcd < 3.4 did by default); the hardened one does not.
+      ...(options.auth ? [] : ['--enable-v2=true']),
+    ],
+    (port) => answers(`http://127.0.0.1:${port}/version`),
+  );
+  const post = async (path: string, body: object) => {
+    const response = await fetch(`http://127.0.0.1:${daemon.port}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`etcd ${path}: ${response.status} ${text}`);
+  };
+  await post('/v3/kv/put', { key: Buffer.from('/registry/secrets/default/db').toString('base64'), value: Buffer.from('hunter2').toString('base64') });
+  if (options.auth) {
+    await post('/v3/auth/user/add', { name: 'root', password: options.auth.password });
+    await post('/v3/auth/role/add', { name: 'root' }).catch(() => undefined);
+    await post('/v3/auth/user/grant', { user: 'root', role: 'root' });
+    await post('/v3/auth/enable', {});
+  }
+  return daemon;
+}

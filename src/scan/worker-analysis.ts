@@ -13,6 +13,13 @@ const workerUrl = new URL(runningFromSource ? './analysis-worker.ts' : './analys
 // A worker does not inherit a loader registered through NODE_OPTIONS; from source it needs tsx said explicitly.
 const workerExecArgv = runningFromSource && !process.execArgv.includes('tsx') ? [...process.execArgv, '--import', 'tsx'] : process.execArgv;
 
+/**
+ * A worker's heap grows lazily toward V8's default limit (gigabytes) and keeps file copies alive until it collects;
+ * a small young generation makes it collect often, which is what keeps a scan's resident memory flat. The old
+ * generation still fits a latin1 copy of the largest analyzed file (limits.maxAnalyzedFileBytes) several times.
+ */
+const workerHeapLimits = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 };
+
 interface PooledWorker {
   worker: Worker;
   pending: Map<number, { resolve: (result: AnalysisResult) => void; reject: (error: Error) => void }>;
@@ -39,7 +46,7 @@ export async function workerAnalysis(size: number, data: AnalysisWorkerData): Pr
 
 function startWorker(index: number, data: AnalysisWorkerData): Promise<PooledWorker> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(workerUrl, { workerData: data, execArgv: workerExecArgv });
+    const worker = new Worker(workerUrl, { workerData: data, execArgv: workerExecArgv, resourceLimits: workerHeapLimits });
     const pooled: PooledWorker = { worker, pending: new Map() };
     const failAll = (error: Error) => {
       for (const { reject: rejectFile } of pooled.pending.values()) rejectFile(error);

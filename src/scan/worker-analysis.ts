@@ -25,11 +25,17 @@ interface PooledWorker {
   pending: Map<number, { resolve: (result: AnalysisResult) => void; reject: (error: Error) => void }>;
 }
 
-export async function workerAnalysis(size: number, data: AnalysisWorkerData): Promise<FileAnalysis> {
-  const workers = await Promise.all(Array.from({ length: size }, (_, index) => startWorker(index, data)));
+/**
+ * Workers start on the first file that needs analysis: a scan served entirely from the layer cache starts none
+ * (each would load and compile the signatures again).
+ */
+export function workerAnalysis(size: number, data: AnalysisWorkerData): FileAnalysis {
+  let pool: Promise<PooledWorker[]> | undefined;
   let nextId = 0;
   return {
-    analyze(file, analyzerIds) {
+    async analyze(file, analyzerIds) {
+      pool ??= Promise.all(Array.from({ length: size }, (_, index) => startWorker(index, data)));
+      const workers = await pool;
       const target = workers.reduce((best, candidate) => (candidate.pending.size < best.pending.size ? candidate : best));
       const id = nextId++;
       return new Promise<AnalysisResult>((resolve, reject) => {
@@ -39,6 +45,8 @@ export async function workerAnalysis(size: number, data: AnalysisWorkerData): Pr
       });
     },
     async close() {
+      if (!pool) return;
+      const workers = await pool.catch(() => [] as PooledWorker[]);
       await Promise.all(workers.map((pooled) => pooled.worker.terminate()));
     },
   };

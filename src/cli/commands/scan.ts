@@ -110,7 +110,7 @@ async function runScan(flags: ScanFlags, sources: (context: SourceContext) => As
   // One worker per core: the layer stream (decompression, tar, SHA-256) is light beside rule matching, and on two
   // cores two workers scanned the benchmark image 1.4x faster than one.
   const workers = config.scan.workers ?? Math.min(4, availableParallelism());
-  const analysis = memoisedAnalysis(workers > 0 ? await workerAnalysis(workers, { signatureDirs, signatureVersion: signatures.version }) : inlineAnalysis(analyzers, signatures));
+  const analysis = memoisedAnalysis(workers > 0 ? workerAnalysis(workers, { signatureDirs, signatureVersion: signatures.version }) : inlineAnalysis(analyzers, signatures));
   try {
     const cache = db ? sqlLayerCache(db, ruleset, Date.now) : noLayerCache;
     const progress = format === 'table' && !flags.output ? terminalScanProgress(process.stderr) : undefined;

@@ -1,6 +1,6 @@
 /**
  * YARA engine adapter: compiles rule files with YARA-X. The official WASM build validates every file (its diagnostics
- * name the line) and scans where nothing faster loads; the native YARA-X binding (@litko/yara-x, a prebuilt N-API
+ * name the line) and scans where nothing faster loads; the native YARA-X binding (@litko/yara-x-linux-x64-gnu, the prebuilt N-API
  * module of the same engine) scans when it loads. Measured here: the WASM scanner costs ~8 ms per call whatever
  * the input (1,000 scans of 1 KB: 8.5 s), the native one 0.17 ms, so on images of many small programs the WASM
  * engine alone was most of the scan time.
@@ -33,7 +33,7 @@ interface NativeEngine {
 const native: NativeEngine | undefined = (() => {
   if (process.env.NOMINE_YARA_ENGINE === 'wasm') return undefined;
   try {
-    return require('@litko/yara-x') as NativeEngine;
+    return require('@litko/yara-x-linux-x64-gnu') as NativeEngine;
   } catch {
     return undefined;
   }

@@ -2,6 +2,7 @@
  * Probe report: what one `nomine probe` run found, endpoint by endpoint. Each check outcome carries its evidence
  * (the request sent and the telling part of the answer); endpoints that could not be probed say why instead.
  */
+import type { Severity } from '../core/severity.ts';
 import type { ProbeCheckId } from './probe-checks.ts';
 import type { Scheme } from './probe-http.ts';
 
@@ -43,6 +44,16 @@ export interface FollowUp {
   images: string[];
   /** Set when the images could not be listed. */
   error?: string;
+  /** What `nomine scan` found in the registry's images, with `--scan-registries`. */
+  scan?: FollowUpScan;
+}
+
+export interface FollowUpScan {
+  images: number;
+  /** Flagged files and image metadata, one line each: `docker://…:tag /usr/bin/x malicious critical`. */
+  findings: { image: string; what: string; verdict: string; severity: Severity }[];
+  /** Images that could not be scanned in full, with why. */
+  errors: string[];
 }
 
 export interface ProbeReport {

@@ -34,7 +34,14 @@ export const probeTableReporter: Reporter<ProbeReport> = {
       out.push(table.toString());
     }
     for (const followUp of report.followUps) {
-      out.push(`open registry ${followUp.registry}: ${followUp.error ? `listing failed: ${followUp.error}` : `${followUp.images.length} images`}; scan them with: ${followUp.command}`);
+      if (followUp.scan) {
+        const { scan } = followUp;
+        out.push(`open registry ${followUp.registry}: scanned ${scan.images} images, ${scan.findings.length} findings${scan.errors.length ? `, ${scan.errors.length} could not be scanned` : ''}`);
+        for (const finding of scan.findings) out.push(`  ${finding.severity.toUpperCase()} ${finding.verdict} ${finding.image} ${finding.what}`);
+        for (const error of scan.errors) out.push(`  error: ${error}`);
+      } else {
+        out.push(`open registry ${followUp.registry}: ${followUp.error ? `listing failed: ${followUp.error}` : `${followUp.images.length} images`}; scan them with: ${followUp.command}`);
+      }
     }
     const s = report.summary;
     out.push(`${s.endpoints} endpoints: ${s.open} open, ${s.closed} closed, ${s.error} error, ${s.skipped} skipped; ${s.fail} failing checks, ${s.pass} passing; ${report.invalidTargets.length} invalid targets (${report.durationMs} ms)`);

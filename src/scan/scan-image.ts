@@ -36,7 +36,7 @@ export interface ImageScanDependencies {
 
 export async function scanImage(source: ImageSource, deps: ImageScanDependencies): Promise<ImageScanReport> {
   const started = deps.now();
-  const name = `${source.transport}:${source.ref}`;
+  const name = source.ref.startsWith(`${source.transport}:`) ? source.ref : `${source.transport}:${source.ref}`;
   const report: ImageScanReport = { image: name, names: [], layers: [], findings: [], metadata: [], problems: [], durationMs: 0 };
   let image;
   try {

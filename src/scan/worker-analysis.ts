@@ -10,8 +10,18 @@ import type { AnalysisResult, FileAnalysis } from './file-analysis.ts';
 // Under tsx the sources run as .ts; after tsc they are .js beside this file.
 const runningFromSource = import.meta.url.endsWith('.ts');
 const workerUrl = new URL(runningFromSource ? './analysis-worker.ts' : './analysis-worker.js', import.meta.url);
-// A worker does not inherit a loader registered through NODE_OPTIONS; from source it needs tsx said explicitly.
-const workerExecArgv = runningFromSource && !process.execArgv.includes('tsx') ? [...process.execArgv, '--import', 'tsx'] : process.execArgv;
+
+/**
+ * Built code starts the worker file itself. From source (tests, tsx), a worker inherits no module hooks, so a small
+ * bootstrap registers tsx in the worker before importing the TypeScript file.
+ */
+function createWorker(data: AnalysisWorkerData): Worker {
+  const options = { workerData: data, resourceLimits: workerHeapLimits };
+  if (!runningFromSource) return new Worker(workerUrl, options);
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(workerUrl.href)}); });`;
+  return new Worker(bootstrap, { ...options, eval: true });
+}
 
 /**
  * A worker's heap grows lazily toward V8's default limit (gigabytes) and keeps file copies alive until it collects;
@@ -54,7 +64,7 @@ export function workerAnalysis(size: number, data: AnalysisWorkerData): FileAnal
 
 function startWorker(index: number, data: AnalysisWorkerData): Promise<PooledWorker> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(workerUrl, { workerData: data, execArgv: workerExecArgv, resourceLimits: workerHeapLimits });
+    const worker = createWorker(data);
     const pooled: PooledWorker = { worker, pending: new Map() };
     const failAll = (error: Error) => {
       for (const { reject: rejectFile } of pooled.pending.values()) rejectFile(error);

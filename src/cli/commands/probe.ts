@@ -18,6 +18,13 @@ import { parseTargetLines } from '../../probe/targets.ts';
 import { probeReporters, type ProbeFormat } from '../../report/probe-reporters.ts';
 import { exitCodes } from '../exit-codes.ts';
 import { toolVersion } from '../tool-version.ts';
+import { resolveDataHome } from '../../platform/data-home.ts';
+import type { SourceContext } from '../../scan/image-source.ts';
+import type { ScanReport } from '../../scan/scan-report.ts';
+import { listRegistryImages } from '../../scan/sources/registry-catalog.ts';
+import { parseImageReference } from '../../scan/sources/transports.ts';
+import { loadConfig } from '../config.ts';
+import { runScanSession } from '../scan-session.ts';
 
 interface ProbeFlags {
   targetsFile?: string;
@@ -67,7 +74,7 @@ export function probeCommand(): Command {
     .option('--max-cidr <prefix>', 'largest range accepted, as the smallest prefix length (16 = /16)', positiveInteger('--max-cidr', 8, 32), defaultProbeLimits.minCidrPrefix)
     .addOption(new Option('--probes <ids...>', 'run only these probes').choices(Object.keys(probes)))
     .option('--credentials <dir>', 'directory with registry-credentials.yaml and web-console-credentials.yaml (default: the shipped lists)')
-    .option('--scan-registries', 'list the images of every registry found with an open catalog and print the `nomine scan registry` command for them')
+    .option('--scan-registries', 'scan every image of each registry found with an open catalog for miners (as `nomine scan registry`)')
     .addHelpText('after', '\nExamples:\n  nomine probe 10.0.0.5 10.0.0.6:2375\n  nomine probe 192.168.10.0/24 --ports 2375,5000,10250 --json\n  nomine probe --targets-file hosts.txt --format sarif -o probe.sarif\n\nExit codes: 0 no failing check at or above --fail-on, 1 failing checks, 2 invalid targets or endpoints that could not be judged.')
     .action(async (targets: string[], flags: ProbeFlags) => {
       process.exitCode = await runProbeCommand(targets, flags);
@@ -107,10 +114,20 @@ async function runProbeCommand(args: string[], flags: ProbeFlags): Promise<numbe
     limits,
     tool: { name: 'nomine', version: toolVersion() },
   });
-  if (flags.scanRegistries) report.followUps = await followOpenRegistries(report);
+  if (flags.scanRegistries) report.followUps = await followOpenRegistries(report, scanRegistryImages);
   const text = probeReporters[format].render(report, { color: format === 'table' && !flags.output && Boolean(process.stdout.isTTY) });
   if (flags.output) writeFileSync(flags.output, text);
   else process.stdout.write(text);
   for (const invalid of report.invalidTargets) process.stderr.write(`nomine: invalid target ${invalid.target}: ${invalid.message}\n`);
   return exitCodes[probeOutcome(report, flags.failOn)];
+}
+
+/** `--scan-registries`: the same scan session as `nomine scan registry HOST`, with the user's config and cache. */
+async function scanRegistryImages(registry: string, insecure: boolean): Promise<ScanReport> {
+  const dataHome = resolveDataHome();
+  const config = loadConfig(dataHome, undefined);
+  const context: SourceContext = { limits: config.limits, registry: { platform: config.registry.platform, insecure } };
+  return runScanSession({ dataHome, config, useCache: config.scan.cache, context }, (async function* () {
+    for await (const reference of listRegistryImages(registry, context)) yield parseImageReference(reference);
+  })());
 }

@@ -3,29 +3,19 @@
  * (`nomine scan registry HOST[/REPO]`). Prints a table, JSON or SARIF; the exit code gates pipelines.
  */
 import { writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { isSeverity, severities } from '../../core/severity.ts';
 import { NomineError } from '../../core/errors.ts';
 import { resolveDataHome } from '../../platform/data-home.ts';
 import { scanReporters, type ScanFormat } from '../../report/scan-reporters.ts';
-import { fileAnalyzers } from '../../scan/analyzers/index.ts';
 import type { ImageSource, SourceContext } from '../../scan/image-source.ts';
-import { noLayerCache, sqlLayerCache } from '../../scan/layer-cache.ts';
-import { rulesetVersion } from '../../scan/ruleset-version.ts';
-import { inlineAnalysis, memoisedAnalysis } from '../../scan/file-analysis.ts';
-import { scanImage } from '../../scan/scan-image.ts';
-import { workerAnalysis } from '../../scan/worker-analysis.ts';
 import { scanOutcome } from '../../scan/scan-outcome.ts';
-import type { ScanReport } from '../../scan/scan-report.ts';
 import { listRegistryImages } from '../../scan/sources/registry.ts';
 import { parseImageReference, transports } from '../../scan/sources/transports.ts';
-import { loadSignatures } from '../../signatures/load-signatures.ts';
-import { openStore } from '../../store/open-store.ts';
 import { loadConfig } from '../config.ts';
 import { exitCodes } from '../exit-codes.ts';
 import { terminalScanProgress } from '../scan-progress.ts';
-import { toolVersion } from '../tool-version.ts';
+import { runScanSession } from '../scan-session.ts';
 
 interface ScanFlags {
   json?: boolean;
@@ -100,27 +90,11 @@ async function runScan(flags: ScanFlags, sources: (context: SourceContext) => As
       ...(password ? { password } : {}),
     },
   };
-  const signatureDirs = [...config.signatures.dirs, ...(flags.signatures ?? [])];
-  const signatures = await loadSignatures(signatureDirs);
-  const analyzers = Object.values(fileAnalyzers);
-  const ruleset = rulesetVersion(signatures, analyzers, config.limits);
-  const useCache = flags.cache && config.scan.cache;
-  const db = useCache ? await openStore(dataHome) : undefined;
-  const report: ScanReport = { tool: { name: 'nomine', version: toolVersion() }, ruleset, images: [] };
-  // One worker per core: the layer stream (decompression, tar, SHA-256) is light beside rule matching, and on two
-  // cores two workers scanned the benchmark image 1.4x faster than one.
-  const workers = config.scan.workers ?? Math.min(4, availableParallelism());
-  const analysis = memoisedAnalysis(workers > 0 ? workerAnalysis(workers, { signatureDirs, signatureVersion: signatures.version }) : inlineAnalysis(analyzers, signatures));
-  try {
-    const cache = db ? sqlLayerCache(db, ruleset, Date.now) : noLayerCache;
-    const progress = format === 'table' && !flags.output ? terminalScanProgress(process.stderr) : undefined;
-    for await (const source of sources(context)) {
-      report.images.push(await scanImage(source, { analyzers, analysis, signatures, cache, context, now: Date.now, ...(progress ? { progress } : {}) }));
-    }
-  } finally {
-    await analysis.close();
-    await db?.destroy();
-  }
+  const progress = format === 'table' && !flags.output ? terminalScanProgress(process.stderr) : undefined;
+  const report = await runScanSession(
+    { dataHome, config, extraSignatureDirs: flags.signatures ?? [], useCache: flags.cache && config.scan.cache, context, ...(progress ? { progress } : {}) },
+    sources(context),
+  );
   const text = scanReporters[format].render(report, { color: format === 'table' && !flags.output && Boolean(process.stdout.isTTY) });
   if (flags.output) writeFileSync(flags.output, text);
   else process.stdout.write(text);

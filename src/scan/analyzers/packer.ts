@@ -14,7 +14,7 @@ import { shannonEntropy } from './shannon-entropy.ts';
 const upxMagic = Buffer.from('UPX!');
 const upxInfo = Buffer.from('This file is packed with the UPX executable packer');
 const upxId = Buffer.from('the UPX Team. All Rights Reserved.');
-/** Function names Ezuri's Go stub keeps in its pclntab even when stripped. */
+/** Function names Ezuri's Go loader keeps in its pclntab even when stripped. */
 const ezuriMarkers = [Buffer.from('main.runFromMemory'), Buffer.from('main.aesDec')];
 /** An appended payload this large and this random is an encrypted or compressed program, not a resource. */
 const minOverlayBytes = 64 * 1024;
@@ -60,7 +60,7 @@ export const packer: FileAnalyzer = {
         analyzer: 'packer',
         rule: 'packer.ezuri',
         strength: 'strong',
-        summary: 'Ezuri crypter stub (decrypts its payload with AES and runs it from memory)',
+        summary: 'Ezuri crypter loader (decrypts its payload with AES and runs it from memory)',
         location,
       });
     }

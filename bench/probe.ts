@@ -21,9 +21,10 @@ const { values } = parseArgs({
     open: { type: 'string', default: '400' },
     closed: { type: 'string', default: '400' },
     hanging: { type: 'string', default: '200' },
-    concurrency: { type: 'string', default: '128' },
-    rate: { type: 'string', default: '20000' },
-    timeout: { type: 'string', default: '1000' },
+    // The product's defaults, so the figure is what a user gets; override to explore.
+    concurrency: { type: 'string', default: String(defaultProbeLimits.concurrency) },
+    rate: { type: 'string', default: String(defaultProbeLimits.requestsPerSecond) },
+    timeout: { type: 'string', default: String(defaultProbeLimits.requestTimeoutMs) },
   },
 });
 

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './registry-server.ts';
@@ -65,6 +66,49 @@ export function startExposedDockerd(): Promise<Daemon> {
       '--pidfile', `${dir}/d.pid`, '--bridge=none', '--iptables=false',
     ],
     (port) => answers(`http://127.0.0.1:${port}/_ping`),
+  );
+}
+
+/** Certificate files for a TLS dockerd: CA, server certificate and key, and a client certificate the CA signed. */
+export interface DockerTlsFiles {
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+  read(file: string): string;
+}
+
+/** GET https://127.0.0.1:PORT/_ping presenting the client certificate and trusting only the test CA. */
+function answersTls(port: number, files: DockerTlsFiles): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', port, path: '/_ping', ca: files.read(files.ca), cert: files.read(files.clientCert), key: files.read(files.clientKey), timeout: 1_000 },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode === 200));
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+/**
+ * A second dockerd with the Engine API on tcp://127.0.0.1:PORT over TLS. With `verifyClients` it runs with
+ * `--tlsverify` (client certificates signed by the CA required — the hardened setup); without, only `--tls`
+ * (encrypted, but anyone may talk to it — still the weak setup).
+ */
+export function startTlsDockerd(files: DockerTlsFiles, options: { verifyClients: boolean }): Promise<Daemon> {
+  return startDaemon(
+    'dockerd',
+    (dir, port) => [
+      '-H', `tcp://127.0.0.1:${port}`, '-H', `unix://${dir}/d.sock`, '--data-root', `${dir}/root`, '--exec-root', `${dir}/exec`,
+      '--pidfile', `${dir}/d.pid`, '--bridge=none', '--iptables=false',
+      options.verifyClients ? '--tlsverify' : '--tls', '--tlscacert', files.ca, '--tlscert', files.serverCert, '--tlskey', files.serverKey,
+    ],
+    (port) => answersTls(port, files),
   );
 }
 

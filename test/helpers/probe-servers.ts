@@ -130,6 +130,87 @@ export function portainerHandler(options: { password: string }): Handler {
   };
 }
 
+/** Login attempts a console server saw, as `USER:PASSWORD`, whichever login API was used. */
+export type LoginLog = string[];
+
+function basicCredentials(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization ?? '';
+  return header.startsWith('Basic ') ? Buffer.from(header.slice(6), 'base64').toString('utf8') : undefined;
+}
+
+/**
+ * Harbor 2.x: GET /api/v2.0/systeminfo answers `harbor_version` to anyone; the portal logs in with POST /c/login
+ * (form fields `principal`, `password`) → 200 and a `sid` cookie, else 401; the REST API takes basic auth, e.g.
+ * GET /api/v2.0/users/current → 200 with the user, else 401 with Harbor's `errors` array.
+ */
+export function harborHandler(options: { password: string; logins: LoginLog }): Handler {
+  const unauthorized = { errors: [{ code: 'UNAUTHORIZED', message: 'unauthorized' }] };
+  return (req, body, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/api/v2.0/systeminfo' && req.method === 'GET') {
+      return sendJson(res, 200, { with_notary: false, auth_mode: 'db_auth', registry_url: '127.0.0.1', external_url: 'https://127.0.0.1', project_creation_restriction: 'everyone', self_registration: false, has_ca_root: false, harbor_version: 'v2.10.0-b6ac5b5e' });
+    }
+    if (path === '/c/login' && req.method === 'POST') {
+      const form = new URLSearchParams(body);
+      options.logins.push(`${form.get('principal')}:${form.get('password')}`);
+      if (form.get('principal') === 'admin' && form.get('password') === options.password) {
+        res.writeHead(200, { 'set-cookie': 'sid=0b1f7c5e9d2a4c3b8e6f; Path=/; HttpOnly' });
+        return res.end();
+      }
+      res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' });
+      return res.end();
+    }
+    if (path === '/api/v2.0/users/current' && req.method === 'GET') {
+      const credentials = basicCredentials(req);
+      if (credentials === undefined) return sendJson(res, 401, unauthorized);
+      options.logins.push(credentials);
+      if (credentials === `admin:${options.password}`) return sendJson(res, 200, { user_id: 1, username: 'admin', email: 'admin@example.com', realname: 'system admin', sysadmin_flag: true });
+      return sendJson(res, 401, unauthorized);
+    }
+    if (path.startsWith('/api/') || path.startsWith('/c/')) return sendJson(res, 404, { errors: [{ code: 'NOT_FOUND', message: 'not found' }] });
+    res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><html><head><title>Harbor</title></head><body><harbor-app></harbor-app></body></html>');
+  };
+}
+
+/**
+ * Rancher 2.x: GET /v3-public/authProviders lists the providers as a `collection`; POST
+ * /v3-public/localProviders/local?action=login with JSON `{username, password}` → 201 with a `token`, else 401.
+ */
+export function rancherHandler(options: { password: string; logins: LoginLog }): Handler {
+  return (req, body, res) => {
+    const [path, query = ''] = (req.url ?? '/').split('?');
+    if (path === '/v3-public/authProviders' && req.method === 'GET') {
+      return sendJson(res, 200, { type: 'collection', resourceType: 'authProvider', links: { self: '/v3-public/authProviders' }, data: [{ id: 'local', type: 'localProvider', actions: { login: '/v3-public/localProviders/local?action=login' } }] });
+    }
+    if (path === '/v3-public/localProviders/local' && new URLSearchParams(query).get('action') === 'login' && req.method === 'POST') {
+      const credentials = JSON.parse(body || '{}') as { username?: string; password?: string };
+      options.logins.push(`${credentials.username}:${credentials.password}`);
+      if (credentials.username === 'admin' && credentials.password === options.password) {
+        return sendJson(res, 201, { type: 'token', id: 'token-x7k2p', userId: 'user-abcde', authProvider: 'local', token: 'token-x7k2p:9fq2longsecretvalue' });
+      }
+      return sendJson(res, 401, { type: 'error', baseType: 'error', code: 'Unauthorized', status: 401, message: 'authentication failed' });
+    }
+    if (path.startsWith('/v3') || path.startsWith('/api/')) return sendJson(res, 404, { type: 'error', status: 404, code: 'NotFound', message: 'not found' });
+    res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><html><head><title>Rancher</title></head><body></body></html>');
+  };
+}
+
+/** Shipyard: its page titled "shipyard"; POST /auth/login with JSON `{username, password}` → 200 `{auth_token}`, else 403. */
+export function shipyardHandler(options: { password: string; logins: LoginLog }): Handler {
+  return (req, body, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/auth/login' && req.method === 'POST') {
+      const credentials = JSON.parse(body || '{}') as { username?: string; password?: string };
+      options.logins.push(`${credentials.username}:${credentials.password}`);
+      if (credentials.username === 'admin' && credentials.password === options.password) return sendJson(res, 200, { auth_token: '$2a$10$Vq3shipyardtoken', user_agent: 'nomine-probe' });
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' });
+      return res.end('invalid username/password\n');
+    }
+    if (path === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><html><head><title>shipyard</title></head><body ng-app="shipyard"></body></html>');
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
+  };
+}
+
 /** Kubernetes Dashboard: /api/v1/login/skippable answers whether --enable-skip-login is set. */
 export function dashboardHandler(options: { skippable: boolean }): Handler {
   return (req, _body, res) => {

@@ -149,10 +149,10 @@ describe('nomine audit k8s', () => {
     assert.equal(result?.locations[0]?.physicalLocation?.region?.startLine, 16);
   });
 
-  it('a missing path is an error result, not a crash; --cluster is unsupported for now', async () => {
+  it('a missing path is an error result, not a crash; paths and --cluster together are refused', async () => {
     const { exitCode, text } = await audit([join(dir, 'nope.yaml'), join(dir, 'deploy', 'restricted.yml')], dir);
     assert.equal(exitCode, 2);
     assert.ok((JSON.parse(text) as AuditReport).results.some((result) => result.status === 'pass'));
-    await assert.rejects(audit(['--cluster'], dir), (error: unknown) => isNomineError(error) && error.code === 'unsupported' && /not yet/.test(error.message));
+    await assert.rejects(audit(['--cluster', join(dir, 'deploy', 'restricted.yml')], dir), (error: unknown) => isNomineError(error) && error.code === 'invalid-input' && /not both|both/.test(error.message));
   });
 });

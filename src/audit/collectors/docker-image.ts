@@ -1,5 +1,6 @@
 /**
- * Docker image facts: the Engine API's inspect document of each local image (`Config.User`, `Config.Healthcheck`).
+ * Docker image facts: the Engine API's inspect document of each local image (`Config.User`, `Config.Healthcheck`),
+ * plus its build history (`History[*].CreatedBy`: the Dockerfile instructions, for ADD of remote URLs).
  * Images are named by their first tag, else their short id, so results match what `docker images` shows.
  */
 import { toNomineError } from '../../core/errors.ts';
@@ -30,7 +31,9 @@ export async function collectDockerImages(client: DockerClient, options: { only?
     const name = imageName(summary);
     if (options.only && !options.only.some((wanted) => wanted === name || summary.Id.replace(/^sha256:/, '').startsWith(wanted) || summary.RepoTags?.includes(wanted))) continue;
     try {
-      collection.entities.push({ target: 'docker.image', kind: 'image', name, facts: await client.inspectImage(summary.Id, options.signal) });
+      const inspect = await client.inspectImage(summary.Id, options.signal);
+      const history = await client.json<unknown[]>({ path: `/images/${encodeURIComponent(summary.Id)}/history`, part: `image ${name}`, ...(options.signal ? { signal: options.signal } : {}) });
+      collection.entities.push({ target: 'docker.image', kind: 'image', name, facts: { ...(inspect as object), History: history } });
     } catch (error) {
       const failure = toNomineError(error);
       collection.errors.push({ target: 'docker.image', kind: 'image', name, code: failure.code, message: failure.describe() });

@@ -2,7 +2,7 @@
  * `nomine audit`: judge configuration against declarative checks (data/checks) mapped to the CIS Docker and
  * Kubernetes benchmarks and the Pod Security Standards. `audit docker` reads the local daemon (settings, /info,
  * command line), its containers and images; `audit k8s PATH...` reads manifests, kubelet configs and control-plane
- * static pods. Prints a table, JSON or SARIF; the exit code gates pipelines as `nomine scan` does.
+ * static pods; `audit k8s --cluster` reads a live cluster's workloads through its API server. Prints a table, JSON or SARIF; the exit code gates pipelines as `nomine scan` does.
  */
 import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
@@ -13,6 +13,7 @@ import { indexBenchmarks, loadBenchmarks } from '../../audit/benchmarks.ts';
 import { collectDockerContainers } from '../../audit/collectors/docker-container.ts';
 import { collectDockerDaemon } from '../../audit/collectors/docker-daemon.ts';
 import { collectDockerImages } from '../../audit/collectors/docker-image.ts';
+import { collectCluster } from '../../audit/collectors/k8s-cluster.ts';
 import { collectManifestPaths } from '../../audit/collectors/k8s-manifest.ts';
 import { loadChecks } from '../../audit/load-checks.ts';
 import { runAudit } from '../../audit/run-audit.ts';
@@ -44,6 +45,9 @@ interface DockerFlags extends AuditFlags {
 
 interface K8sFlags extends AuditFlags {
   cluster?: boolean;
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
 }
 
 function addAuditOptions(command: Command): Command {
@@ -76,10 +80,20 @@ export function auditCommand(): Command {
     audit
       .command('k8s [paths...]')
       .description('audit Kubernetes manifests, kubelet configs and control-plane static pods (Pod Security Standards, CIS Kubernetes 1.8)')
-      .option('--cluster', 'audit a live cluster (not supported yet)')
-      .addHelpText('after', '\nPaths: files or directories of *.yaml, *.yml, *.json (multi-document YAML is fine).\nExample: nomine audit k8s deploy/ /etc/kubernetes/manifests /var/lib/kubelet/config.yaml'),
+      .option('--cluster', 'audit the workloads of a live cluster through its API server instead of files')
+      .option('--kubeconfig <file>', 'with --cluster: kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
+      .option('--context <name>', 'with --cluster: kubeconfig context (default: its current-context)')
+      .option('-n, --namespace <ns>', 'with --cluster: only this namespace (default: all namespaces)')
+      .addHelpText('after', '\nPaths: files or directories of *.yaml, *.yml, *.json (multi-document YAML is fine).\nExample: nomine audit k8s deploy/ /etc/kubernetes/manifests /var/lib/kubelet/config.yaml\n         nomine audit k8s --cluster --context prod --namespace shop'),
   ).action(async (paths: string[], flags: K8sFlags) => {
-    if (flags.cluster) throw new NomineError('unsupported', 'unsupported: not yet — auditing a live cluster (--cluster) is planned; audit exported manifests with `nomine audit k8s PATH...`', 'audit k8s --cluster');
+    if (flags.cluster) {
+      if (paths.length > 0) throw new NomineError('invalid-input', 'give either manifest paths or --cluster, not both', 'audit k8s');
+      process.exitCode = await runAuditCommand('k8s', flags, () =>
+        collectCluster({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}), ...(flags.namespace ? { namespace: flags.namespace } : {}) }),
+      );
+      return;
+    }
+    if (flags.kubeconfig || flags.context || flags.namespace) throw new NomineError('invalid-input', '--kubeconfig, --context and --namespace go with --cluster', 'audit k8s');
     if (paths.length === 0) throw new NomineError('invalid-input', 'give at least one manifest file or directory', 'audit k8s');
     process.exitCode = await runAuditCommand('k8s', flags, () => collectManifestPaths(paths));
   });

@@ -1,7 +1,8 @@
 /**
  * Certificates for TLS probe tests, made with Debian's openssl in a temp dir: a self-signed one, and a server
- * certificate issued by a test CA (not self-signed). Both are valid for one day: tests judge expiry by passing the
- * probe a clock set after that day, so no certificate with past dates has to be forged.
+ * certificate issued by a test CA (not self-signed), both valid for one day (a clock set after that day shows them
+ * expired); CA, server and client certificate files for a TLS dockerd; and a certificate `openssl ca` issues with
+ * explicit past dates, really expired on the real clock.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

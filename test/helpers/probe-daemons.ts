@@ -1,9 +1,9 @@
 /**
  * Real daemons for `nomine probe` tests, on 127.0.0.1 only: a second dockerd listening on plain TCP (the exposed
- * Engine API), and Debian's etcd, optionally with authentication enabled through its own v3 gateway. Each stops
+ * Engine API) or on TLS (with or without client verification), and Debian's etcd, optionally with authentication enabled through its own v3 gateway. Each stops
  * its process and removes its files.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { request as httpsRequest } from 'node:https';
@@ -31,8 +31,13 @@ async function startDaemon(command: string, args: (dir: string, port: number, po
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
+      // A pending 10 s sleep would keep the test process alive after the daemon is gone: clear the timer instead.
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
     }
+    // dockerd that fails during start-up can leave its --data-root mounted; unmount it (a no-op when not mounted).
+    if (command === 'dockerd') spawnSync('umount', [join(dir, 'root')], { stdio: 'ignore' });
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   };
   const deadline = Date.now() + 30_000;
@@ -97,8 +102,8 @@ function answersTls(port: number, files: DockerTlsFiles): Promise<boolean> {
 
 /**
  * A second dockerd with the Engine API on tcp://127.0.0.1:PORT over TLS. With `verifyClients` it runs with
- * `--tlsverify` (client certificates signed by the CA required — the hardened setup); without, only `--tls`
- * (encrypted, but anyone may talk to it — still the weak setup).
+ * `--tlsverify --tlscacert` (client certificates signed by the CA required — the hardened setup); without, only
+ * `--tls --tlscert --tlskey` (encrypted, but anyone may talk to it — still the weak setup).
  */
 export function startTlsDockerd(files: DockerTlsFiles, options: { verifyClients: boolean }): Promise<Daemon> {
   return startDaemon(
@@ -106,7 +111,9 @@ export function startTlsDockerd(files: DockerTlsFiles, options: { verifyClients:
     (dir, port) => [
       '-H', `tcp://127.0.0.1:${port}`, '-H', `unix://${dir}/d.sock`, '--data-root', `${dir}/root`, '--exec-root', `${dir}/exec`,
       '--pidfile', `${dir}/d.pid`, '--bridge=none', '--iptables=false',
-      options.verifyClients ? '--tlsverify' : '--tls', '--tlscacert', files.ca, '--tlscert', files.serverCert, '--tlskey', files.serverKey,
+      // dockerd 20.10 turns --tlsverify on with --tls unless it is set to false explicitly (and then it reads
+      // --tlscacert, default ~/.docker/ca.pem): the no-client-auth mode is --tls --tlsverify=false, no CA.
+      ...(options.verifyClients ? ['--tlsverify', '--tlscacert', files.ca] : ['--tls', '--tlsverify=false']), '--tlscert', files.serverCert, '--tlskey', files.serverKey,
     ],
     (port) => answersTls(port, files),
   );

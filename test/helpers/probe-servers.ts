@@ -146,7 +146,7 @@ function basicCredentials(req: IncomingMessage): string | undefined {
 export function harborHandler(options: { password: string; logins: LoginLog }): Handler {
   const unauthorized = { errors: [{ code: 'UNAUTHORIZED', message: 'unauthorized' }] };
   return (req, body, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/api/v2.0/systeminfo' && req.method === 'GET') {
       return sendJson(res, 200, { with_notary: false, auth_mode: 'db_auth', registry_url: '127.0.0.1', external_url: 'https://127.0.0.1', project_creation_restriction: 'everyone', self_registration: false, has_ca_root: false, harbor_version: 'v2.10.0-b6ac5b5e' });
     }
@@ -178,7 +178,7 @@ export function harborHandler(options: { password: string; logins: LoginLog }): 
  */
 export function rancherHandler(options: { password: string; logins: LoginLog }): Handler {
   return (req, body, res) => {
-    const [path, query = ''] = (req.url ?? '/').split('?');
+    const [path = '/', query = ''] = (req.url ?? '/').split('?');
     if (path === '/v3-public/authProviders' && req.method === 'GET') {
       return sendJson(res, 200, { type: 'collection', resourceType: 'authProvider', links: { self: '/v3-public/authProviders' }, data: [{ id: 'local', type: 'localProvider', actions: { login: '/v3-public/localProviders/local?action=login' } }] });
     }

@@ -51,7 +51,8 @@ export async function probeEndpoint(spec: EndpointSpec, run: EndpointRun): Promi
 
   const transport = await detectTransport(endpoint, run.limits, run.limiter, run.signal);
   if (!transport.ok) {
-    const closed = transport.error.code === 'unreachable';
+    // Nothing listening, or nothing reachable without a client certificate: an answer, not a problem.
+    const closed = transport.error.code === 'unreachable' || transport.error.code === 'forbidden';
     const error = transport.attempts.length > 1 && !closed
       ? new NomineError(transport.error.code, `speaks neither HTTP nor TLS (${transport.attempts.join('; ')})`, transport.error.part)
       : transport.error;

@@ -40,6 +40,13 @@ function compare(value: unknown, expected: unknown, test: (a: number, b: number)
   return a !== undefined && b !== undefined && test(a, b);
 }
 
+/** A file mode (a number) with no permission bits outside `mask` (octal text, '644'): 0o600 is at most '644'. */
+function modeAtMost(value: unknown, mask: unknown): boolean {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) return false;
+  if (typeof mask !== 'string' || !/^(0o)?[0-7]{1,4}$/.test(mask)) return false;
+  return (value & 0o7777 & ~Number.parseInt(mask.replace(/^0o/, ''), 8)) === 0;
+}
+
 function matches(value: unknown, pattern: unknown): boolean {
   if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return false;
   try {
@@ -87,6 +94,8 @@ export function applyOperator(op: Operator, value: unknown, expected: unknown, p
       return compare(value, expected, (a, b) => a < b);
     case 'lessOrEqual':
       return compare(value, expected, (a, b) => a <= b);
+    case 'modeAtMost':
+      return modeAtMost(value, expected);
   }
 }
 

@@ -10,6 +10,7 @@ export const auditTargets = [
   'docker.daemon',
   'docker.container',
   'docker.image',
+  'docker.host',
   'k8s.workload',
   'k8s.kubelet',
   'k8s.apiserver',
@@ -39,6 +40,7 @@ export const operators = [
   'greaterOrEqual',
   'lessThan',
   'lessOrEqual',
+  'modeAtMost',
 ] as const;
 export type Operator = (typeof operators)[number];
 
@@ -55,6 +57,7 @@ export const valueOperators: ReadonlySet<Operator> = new Set([
   'greaterOrEqual',
   'lessThan',
   'lessOrEqual',
+  'modeAtMost',
 ]);
 
 export type FieldAssertion = {
@@ -104,6 +107,9 @@ const fieldAssertionSchema = z
   .superRefine((assertion, ctx) => {
     if (valueOperators.has(assertion.op) && assertion.value === undefined) ctx.addIssue({ code: 'custom', message: `operator ${assertion.op} needs a value` });
     if ((assertion.op === 'in' || assertion.op === 'notIn') && !Array.isArray(assertion.value)) ctx.addIssue({ code: 'custom', message: `operator ${assertion.op} needs a list` });
+    if (assertion.op === 'modeAtMost' && !(typeof assertion.value === 'string' && /^(0o)?[0-7]{1,4}$/.test(assertion.value))) {
+      ctx.addIssue({ code: 'custom', message: "operator modeAtMost needs an octal mode as text ('644')" });
+    }
     if (assertion.op === 'matches' || assertion.op === 'notMatches') {
       try {
         new RegExp(String(assertion.value));

@@ -59,7 +59,8 @@ function judge(assertion: Assertion, facts: Facts, scope: ResolvedValue, depth: 
       const effective = !item.present && assertion.default !== undefined ? { ...item, value: assertion.default } : item;
       const present = item.present || assertion.default !== undefined;
       if (!applyOperator(assertion.op, effective.value, assertion.value, present)) {
-        const shown = item.present ? show(item) : assertion.default !== undefined ? `absent (default ${JSON.stringify(assertion.default)})` : 'absent';
+        // File modes read as octal, as ls and chmod write them.
+        const shown = item.present && assertion.op === 'modeAtMost' && typeof item.value === 'number' ? `0${(item.value & 0o7777).toString(8)}` : item.present ? show(item) : assertion.default !== undefined ? `absent (default ${JSON.stringify(assertion.default)})` : 'absent';
         failures.push({ field: item.path, summary: `${item.path} is ${shown}; ${describeExpectation(assertion.op, assertion.value)}` });
       }
     }

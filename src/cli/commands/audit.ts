@@ -12,6 +12,8 @@ import type { AuditReport } from '../../audit/audit-report.ts';
 import { indexBenchmarks, loadBenchmarks } from '../../audit/benchmarks.ts';
 import { collectDockerContainers } from '../../audit/collectors/docker-container.ts';
 import { collectDockerDaemon } from '../../audit/collectors/docker-daemon.ts';
+import { collectDockerHostFiles, tlsFilesFromSettings } from '../../audit/collectors/docker-host-files.ts';
+import { addImageSetuidFiles } from '../../audit/collectors/docker-image-files.ts';
 import { collectDockerImages } from '../../audit/collectors/docker-image.ts';
 import { collectCluster } from '../../audit/collectors/k8s-cluster.ts';
 import { collectManifestPaths } from '../../audit/collectors/k8s-manifest.ts';
@@ -41,6 +43,7 @@ interface DockerFlags extends AuditFlags {
   container?: string[];
   image?: string[];
   images: boolean;
+  imageFiles?: boolean;
 }
 
 interface K8sFlags extends AuditFlags {
@@ -72,7 +75,8 @@ export function auditCommand(): Command {
       .option('--all', 'include stopped containers')
       .option('--container <name...>', 'only these containers (name or id prefix)')
       .option('--image <name...>', 'only these images (tag or id prefix)')
-      .option('--no-images', 'do not audit images'),
+      .option('--no-images', 'do not audit images')
+      .option('--image-files', "also read each image's files for setuid/setgid bits (CIS 4.8; exports every audited image)"),
   ).action(async (flags: DockerFlags) => {
     process.exitCode = await runAuditCommand('docker', flags, () => collectDocker(flags));
   });
@@ -112,7 +116,14 @@ async function collectDocker(flags: DockerFlags): Promise<Collection> {
       daemonDefaults: { noNewPrivileges: settings?.['no-new-privileges'] === true },
     });
     const images = flags.images ? await collectDockerImages(client, flags.image ? { only: flags.image } : {}) : { entities: [], errors: [], skipped: [] };
-    return mergeCollections(daemon, containers, images);
+    if (flags.imageFiles) await addImageSetuidFiles(images, { dockerSocket: client.socketPath });
+    const socketPath = client.socketPath;
+    const hostFiles = await collectDockerHostFiles({
+      socket: socketPath,
+      tls: tlsFilesFromSettings(settings),
+      daemonJson: (daemon.entities[0]?.facts.configFile as { path: string }).path,
+    });
+    return mergeCollections(daemon, hostFiles, containers, images);
   } finally {
     await client.close();
   }

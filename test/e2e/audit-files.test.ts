@@ -112,7 +112,7 @@ describe('docker.host file checks (temporary trees)', () => {
   it('names the file and its mode in the evidence, with the benchmark reference', () => {
     const key = resultFor(weakReport, 'docker.host.tls-key-mode');
     assert.equal(key.evidence[0]?.location?.path, weak.paths.tls?.key);
-    assert.match(key.evidence[0]?.summary ?? '', /tls\.key\.mode is 416; expected modeAtMost "400"/);
+    assert.match(key.evidence[0]?.summary ?? '', /tls\.key\.mode is 0640; expected modeAtMost "400"/);
     assert.ok(key.references.includes('CIS Docker Benchmark 1.6.0 3.14'), key.references.join());
     const cert = resultFor(weakReport, 'docker.host.registry-certs-mode');
     assert.match(cert.evidence[0]?.summary ?? '', /registryCerts\[0\]/);

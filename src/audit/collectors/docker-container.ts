@@ -2,7 +2,8 @@
  * Docker container facts: the Engine API's inspect document of each container, as is. Checks address it by the
  * names `docker inspect` shows (`HostConfig.Privileged`, `Mounts[*].Source`), so a reader can verify a result
  * with the CLI they already know. Daemon-wide defaults that change a container's effective settings are added
- * under `daemon` (a key inspect never uses). A container that vanishes between list and inspect is an error result, not a crash.
+ * under `daemon` (a key inspect never uses); running containers also get `Processes`, the command lines from
+ * /containers/{id}/top (CIS 5.7 sshd). A container that vanishes between list and inspect is an error result, not a crash.
  */
 import { toNomineError } from '../../core/errors.ts';
 import type { DockerClient } from '../../platform/docker-client.ts';
@@ -15,7 +16,20 @@ export interface ContainerCollectorOptions {
   only?: readonly string[];
   signal?: AbortSignal;
   /** Daemon-wide defaults that apply to every container but do not show in its inspect (daemon.json no-new-privileges). */
-  daemonDefaults?: { noNewPrivileges: boolean };
+  daemonDefaults?: { noNewPrivileges: boolean; selinux?: boolean };
+}
+
+interface TopResult {
+  Titles?: string[] | null;
+  Processes?: string[][] | null;
+}
+
+/** The command lines of a running container's processes (GET /containers/{id}/top, its CMD/COMMAND column). */
+export function processCommands(top: TopResult): string[] {
+  const titles = top.Titles ?? [];
+  let column = titles.findIndex((title) => title === 'CMD' || title === 'COMMAND');
+  if (column < 0) column = titles.length - 1;
+  return (top.Processes ?? []).map((row) => (column >= 0 ? row[column] : row[row.length - 1]) ?? '').filter((command) => command !== '');
 }
 
 interface ContainerSummary {
@@ -42,7 +56,13 @@ export async function collectDockerContainers(client: DockerClient, options: Con
     if (options.only && !options.only.some((wanted) => wanted === name || summary.Id.startsWith(wanted))) continue;
     try {
       const inspect = await client.json<Record<string, unknown>>({ path: `/containers/${encodeURIComponent(summary.Id)}/json`, part: `container ${name}`, ...(options.signal ? { signal: options.signal } : {}) });
-      collection.entities.push({ target: 'docker.container', kind: 'container', name, facts: options.daemonDefaults ? { ...inspect, daemon: options.daemonDefaults } : inspect });
+      const facts: Record<string, unknown> = options.daemonDefaults ? { ...inspect, daemon: options.daemonDefaults } : { ...inspect };
+      if ((inspect.State as { Running?: boolean } | undefined)?.Running === true) {
+        // A container that stops between inspect and top just has no process facts (its 5.7 check does not apply).
+        const top = await client.json<TopResult>({ path: `/containers/${encodeURIComponent(summary.Id)}/top`, part: `container ${name} processes`, ...(options.signal ? { signal: options.signal } : {}) }).catch(() => undefined);
+        if (top) facts.Processes = processCommands(top);
+      }
+      collection.entities.push({ target: 'docker.container', kind: 'container', name, facts });
     } catch (error) {
       const failure = toNomineError(error);
       collection.errors.push({ target: 'docker.container', kind: 'container', name, code: failure.code, message: failure.describe() });

@@ -7,12 +7,14 @@
  *   files.etcDocker, files.daemonJson, files.etcDefaultDocker, files.etcSysconfigDocker, files.socket
  *   registryCerts[]   every file in /etc/docker/certs.d/<registry>/
  *   tls.ca, tls.cert, tls.key   the files dockerd's --tlscacert/--tlscert/--tlskey (or daemon.json) name
+ *   dataRoot, auditRules   section 1 host facts (docker-host-system.ts): the data root's partition, auditd watches
  * Each file: { path, exists, type, uid, gid, group, mode } (mode: permission bits as a number, 0o644 = 420).
  * Every path is injectable, so tests point the collector at a temporary tree.
  */
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { emptyCollection, type Collection } from '../audit-entity.ts';
+import { auditRuleFacts, dataRootFacts } from './docker-host-system.ts';
 
 export interface HostFilePaths {
   unitDirs: string[];
@@ -24,6 +26,12 @@ export interface HostFilePaths {
   /** /etc/group, for group names. */
   groupFile: string;
   tls: { ca?: string; cert?: string; key?: string };
+  /** dockerd's data root (/info DockerRootDir); without it, no `dataRoot` facts. */
+  dataRoot?: string;
+  /** The mount table read for the data root's partition. */
+  mountinfo: string;
+  /** auditd's rules directory (audit.rules, rules.d/*.rules). */
+  auditDir: string;
 }
 
 export const defaultHostFilePaths: HostFilePaths = {
@@ -35,6 +43,8 @@ export const defaultHostFilePaths: HostFilePaths = {
   socket: '/var/run/docker.sock',
   groupFile: '/etc/group',
   tls: {},
+  mountinfo: '/proc/self/mountinfo',
+  auditDir: '/etc/audit',
 };
 
 export interface HostFileFacts {
@@ -135,6 +145,8 @@ export async function collectDockerHostFiles(overrides: Partial<HostFilePaths> =
     },
     registryCerts: await registryCertFiles(paths.etcDocker, groups),
     tls: { ca: await absent(paths.tls.ca), cert: await absent(paths.tls.cert), key: await absent(paths.tls.key) },
+    ...(paths.dataRoot ? { dataRoot: await dataRootFacts(paths.dataRoot, paths.mountinfo) } : {}),
+    auditRules: await auditRuleFacts(paths.auditDir),
   };
   const collection = emptyCollection();
   collection.entities.push({
@@ -143,6 +155,8 @@ export async function collectDockerHostFiles(overrides: Partial<HostFilePaths> =
     name: 'docker host files',
     facts,
     locate: (field) => {
+      if (field.startsWith('auditRules')) return { path: facts.auditRules.files[0] ?? join(paths.auditDir, 'rules.d') };
+      if (field.startsWith('dataRoot')) return { path: paths.mountinfo };
       // `files.socket.mode` → the socket's path; `registryCerts[2].uid` → that file.
       const match = /^(files\.[A-Za-z]+|tls\.[a-z]+|registryCerts\[\d+\])/.exec(field)?.[1];
       if (!match) return undefined;

@@ -110,10 +110,11 @@ async function collectDocker(flags: DockerFlags): Promise<Collection> {
     const daemon = await collectDockerDaemon(client, flags.daemonConfig ? { configFile: flags.daemonConfig } : {});
     if (daemon.entities.length === 0) return daemon; // unreachable: the error says so once, not three times
     const settings = daemon.entities[0]?.facts.settings as Record<string, unknown> | undefined;
+    const info = daemon.entities[0]?.facts.info as Record<string, unknown> | undefined;
     const containers = await collectDockerContainers(client, {
       all: Boolean(flags.all),
       ...(flags.container ? { only: flags.container } : {}),
-      daemonDefaults: { noNewPrivileges: settings?.['no-new-privileges'] === true },
+      daemonDefaults: { noNewPrivileges: settings?.['no-new-privileges'] === true, selinux: (daemon.entities[0]?.facts.security as { selinux?: boolean } | undefined)?.selinux === true },
     });
     const images = flags.images ? await collectDockerImages(client, flags.image ? { only: flags.image } : {}) : { entities: [], errors: [], skipped: [] };
     if (flags.imageFiles) await addImageSetuidFiles(images, { dockerSocket: client.socketPath });
@@ -122,6 +123,7 @@ async function collectDocker(flags: DockerFlags): Promise<Collection> {
       socket: socketPath,
       tls: tlsFilesFromSettings(settings),
       daemonJson: (daemon.entities[0]?.facts.configFile as { path: string }).path,
+      ...(typeof info?.DockerRootDir === 'string' && info.DockerRootDir !== '' ? { dataRoot: info.DockerRootDir } : {}),
     });
     return mergeCollections(daemon, hostFiles, containers, images);
   } finally {

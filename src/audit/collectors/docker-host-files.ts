@@ -23,6 +23,7 @@ export interface HostFilePaths {
   etcDefaultDocker: string;
   etcSysconfigDocker: string;
   socket: string;
+  containerdSocket: string;
   /** /etc/group, for group names. */
   groupFile: string;
   tls: { ca?: string; cert?: string; key?: string };
@@ -41,6 +42,7 @@ export const defaultHostFilePaths: HostFilePaths = {
   etcDefaultDocker: '/etc/default/docker',
   etcSysconfigDocker: '/etc/sysconfig/docker',
   socket: '/var/run/docker.sock',
+  containerdSocket: '/run/containerd/containerd.sock',
   groupFile: '/etc/group',
   tls: {},
   mountinfo: '/proc/self/mountinfo',
@@ -142,6 +144,7 @@ export async function collectDockerHostFiles(overrides: Partial<HostFilePaths> =
       etcDefaultDocker: await statFile(paths.etcDefaultDocker, groups),
       etcSysconfigDocker: await statFile(paths.etcSysconfigDocker, groups),
       socket: await statFile(paths.socket, groups),
+      containerdSocket: await statFile(paths.containerdSocket, groups),
     },
     registryCerts: await registryCertFiles(paths.etcDocker, groups),
     tls: { ca: await absent(paths.tls.ca), cert: await absent(paths.tls.cert), key: await absent(paths.tls.key) },

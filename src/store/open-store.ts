@@ -3,12 +3,15 @@
  * PostgreSQL dialect joins here when the server needs it.
  */
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
 import { NomineError } from '../core/errors.ts';
 import { ensureDataHome } from '../platform/data-home.ts';
 import { migrations } from './migrations.ts';
 import type { Database } from './schema.ts';
+
+const migrationAttempts = 5;
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
@@ -23,10 +26,16 @@ export async function openStore(dataHome: string): Promise<Kysely<Database>> {
     throw new NomineError('invalid-input', `cannot open the store: ${(error as Error).message}`, file, { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  const { error } = await new Migrator({ db, provider }).migrateToLatest();
-  if (error) {
-    await db.destroy();
-    throw new NomineError('internal', `store migration failed: ${(error as Error).message}`, file, { cause: error });
+  const migrator = new Migrator({ db, provider });
+  // Kysely takes no lock on SQLite, so two commands opening a new store at once can both start the first
+  // migration; the loser's transaction rolls back, and on a retry it finds the migrations applied.
+  for (let attempt = 1; ; attempt += 1) {
+    const { error } = await migrator.migrateToLatest();
+    if (!error) return db;
+    if (attempt === migrationAttempts) {
+      await db.destroy();
+      throw new NomineError('internal', `store migration failed: ${(error as Error).message}`, file, { cause: error });
+    }
+    await sleep(50 * attempt);
   }
-  return db;
 }

@@ -82,8 +82,9 @@ export async function scanImage(source: ImageSource, deps: ImageScanDependencies
     } catch (error) {
       report.error = describe(toNomineError(error, `image ${name}`));
     }
+    // Which files later layers removed can only be told when every layer was read.
     const ordered = image.layers.map((layer) => layerReports.get(layer.key));
-    const complete = ordered.filter((layer): layer is LayerReport => layer !== undefined);
+    const complete = ordered.every((layer) => layer !== undefined) ? (ordered as LayerReport[]) : undefined;
     for (const layer of image.layers) {
       const layerReport = layerReports.get(layer.key);
       if (!layerReport) {
@@ -93,7 +94,7 @@ export async function scanImage(source: ImageSource, deps: ImageScanDependencies
       report.layers.push(summarise(layer, layerReport, fromCache.has(layer.key)));
       report.problems.push(...layerReport.problems);
       for (const flagged of layerReport.flagged) {
-        const removal = ordered.every(Boolean) ? findRemoval(complete, layer.index, flagged.path) : undefined;
+        const removal = complete ? findRemoval(complete, layer.index, flagged.path) : undefined;
         const finding: FileFinding = {
           image: name,
           path: `/${flagged.path}`,

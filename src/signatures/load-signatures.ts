@@ -83,7 +83,7 @@ export async function loadSignatures(userDirs: string[] = []): Promise<Signature
   }
 
   const digest = createHash('sha256');
-  digest.update(`${signatureFormatVersion}\0${yaraEngineVersion}\0`);
+  digest.update(`${signatureFormatVersion}\0${yaraEngineVersion()}\0`);
   for (const analyzer of Object.values(fileAnalyzers)) digest.update(`${analyzer.id}@${analyzer.version}\0`);
 
   const hashes = new Map<string, HashEntry>();

@@ -29,18 +29,31 @@ interface NativeEngine {
   validate(source: string): { errors: { code: string; message: string; line?: number }[] };
 }
 
-/** The native binding, or undefined where its prebuilt module does not load (another platform or libc). */
-const native: NativeEngine | undefined = (() => {
-  if (process.env.NOMINE_YARA_ENGINE === 'wasm') return undefined;
-  try {
-    return require('@litko/yara-x-linux-x64-gnu') as NativeEngine;
-  } catch {
-    return undefined;
+let nativeLoaded: { engine: NativeEngine | undefined } | undefined;
+
+/**
+ * The native binding, or undefined where its prebuilt module does not load (another platform or libc). Loaded on
+ * first use, not at import: every command imports this module, and the 21 MB library is only needed to scan.
+ */
+function nativeEngine(): NativeEngine | undefined {
+  if (!nativeLoaded) {
+    let engine: NativeEngine | undefined;
+    if (process.env.NOMINE_YARA_ENGINE !== 'wasm') {
+      try {
+        engine = require('@litko/yara-x-linux-x64-gnu') as NativeEngine;
+      } catch {
+        engine = undefined;
+      }
+    }
+    nativeLoaded = { engine };
   }
-})();
+  return nativeLoaded.engine;
+}
 
 /** Engine identity, part of the signatures version: a new engine may match differently. */
-export const yaraEngineVersion = `yara-x ${(require('@virustotal/yara-x/package.json') as { version: string }).version}${native ? ' native' : ''}`;
+export function yaraEngineVersion(): string {
+  return `yara-x ${(require('@virustotal/yara-x/package.json') as { version: string }).version}${nativeEngine() ? ' native' : ''}`;
+}
 
 /** A hostile file crafted to make regular expressions crawl must not stall a scan. */
 export const yaraScanTimeoutMs = 20_000;
@@ -169,7 +182,7 @@ function countRules(text: string): number {
  * Compiles every file into its own namespace. The first file with an error aborts the load with a NomineError that
  * names the file and line; YARA-X refuses to build a rule set once any source failed, so there is no partial set.
  */
-export function compileYara(files: readonly YaraSourceFile[], engine: 'native' | 'wasm' = native ? 'native' : 'wasm'): YaraRuleSet {
+export function compileYara(files: readonly YaraSourceFile[], engine: 'native' | 'wasm' = nativeEngine() ? 'native' : 'wasm'): YaraRuleSet {
   if (files.length === 0) return new YaraRuleSet(undefined, 0);
   const ruleCount = files.reduce((sum, file) => sum + countRules(file.text), 0);
   // The native engine validates and compiles by itself, so the WASM module (~100 MB resident) is never loaded.
@@ -203,6 +216,7 @@ function invalidRule(file: YaraSourceFile, message: string, line: number | undef
  * binding is missing or fails in a way that is not about the rules, so the WASM engine takes over.
  */
 function compileNative(files: readonly YaraSourceFile[]): { namespace: string; rules: NativeRules }[] | undefined {
+  const native = nativeEngine();
   if (!native) return undefined;
   const compiled: { namespace: string; rules: NativeRules }[] = [];
   for (const file of files) {

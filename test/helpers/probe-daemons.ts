@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { CertificateFiles } from './probe-certificates.ts';
 import { freePort } from './registry-server.ts';
 
 export interface Daemon {
@@ -74,15 +75,8 @@ export function startExposedDockerd(): Promise<Daemon> {
   );
 }
 
-/** Certificate files for a TLS dockerd: CA, server certificate and key, and a client certificate the CA signed. */
-export interface DockerTlsFiles {
-  ca: string;
-  serverCert: string;
-  serverKey: string;
-  clientCert: string;
-  clientKey: string;
-  read(file: string): string;
-}
+/** Certificate files for a TLS dockerd, as makeDaemonCertificates writes them. */
+export type DockerTlsFiles = Omit<CertificateFiles, 'dir' | 'remove'>;
 
 /** GET https://127.0.0.1:PORT/_ping presenting the client certificate and trusting only the test CA. */
 function answersTls(port: number, files: DockerTlsFiles): Promise<boolean> {

@@ -80,13 +80,14 @@ async function runScan(flags: ScanFlags, sources: (context: SourceContext) => As
   const format: ScanFormat = flags.json ? 'json' : (flags.format ?? config.scan.format);
   const failOn = flags.failOn ?? config.scan.failOn;
   if (!isSeverity(failOn)) throw new NomineError('invalid-input', `--fail-on must be one of ${severities.join(', ')}`, 'flags');
+  const username = flags.username ?? config.registry.username;
   const password = flags.passwordStdin ? await readStdin() : config.registry.password;
   const context: SourceContext = {
     limits: config.limits,
     registry: {
       platform: flags.platform ?? config.registry.platform,
       insecure: flags.insecure ?? config.registry.insecure,
-      ...(flags.username ?? config.registry.username ? { username: flags.username ?? config.registry.username } : {}),
+      ...(username ? { username } : {}),
       ...(password ? { password } : {}),
     },
   };

@@ -7,7 +7,6 @@ import type { ImageSource, OpenedImage, SourceContext } from '../image-source.ts
 import { indexArchive, type ArchiveIndex } from './archive-index.ts';
 import { streamArchivedLayers, type ArchivedLayer } from './archive-layers.ts';
 import { blobPath, verifyBytes } from './digest-verifier.ts';
-import { describeLayers } from './layer-descriptors.ts';
 import { resolveOciImage, type ReadBlob } from './oci-image-resolve.ts';
 import { ociIndexSchema, parseDocument } from './oci-manifest.ts';
 import { splitPathAndRef } from './path-and-ref.ts';
@@ -32,18 +31,11 @@ export async function openOciInArchive(archive: ArchiveIndex, spec: string, ref:
   const index = parseDocument(await archive.readDocument('index.json', 'index.json'), ociIndexSchema, `${archive.part}: index.json`, 'index.json');
   const readBlob: ReadBlob = async (descriptor, what) => {
     const part = `${archive.part}: blob ${descriptor.digest}`;
-    if (descriptor.size > context.limits.maxJsonBytes) {
-      throw new NomineError('limit-exceeded', `${what} declares ${descriptor.size} bytes, more than limits.maxJsonBytes (${context.limits.maxJsonBytes})`, part);
-    }
     const bytes = await archive.readDocument(blobPath(descriptor.digest), `${what} blob ${descriptor.digest}`);
     return verifyBytes(bytes, { digest: descriptor.digest, size: descriptor.size, part });
   };
-  const image = await resolveOciImage(index, readBlob, { ref, platform: context.registry?.platform, part: archive.part });
-  const layers = describeLayers(
-    image.config,
-    image.manifest.layers.map((l) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size, fallbackKey: l.digest })),
-    archive.part,
-  );
+  const image = await resolveOciImage(index, readBlob, { ref, platform: context.registry?.platform, part: archive.part, maxJsonBytes: context.limits.maxJsonBytes });
+  const { layers } = image;
   const archived: ArchivedLayer[] = layers.map((layer, i) => {
     const blob = image.manifest.layers[i];
     if (!blob) throw new NomineError('internal', 'layer without a descriptor', archive.part);

@@ -4,7 +4,8 @@
  * indexes a few levels deep. Storage is abstracted as `readBlob`, so layouts on disk and in archives share this.
  */
 import { NomineError } from '../../core/errors.ts';
-import type { ImageConfig } from '../image-source.ts';
+import type { ImageConfig, LayerDescriptor } from '../image-source.ts';
+import { describeLayers } from './layer-descriptors.ts';
 import {
   indexOrManifestSchema,
   isIndex,
@@ -28,6 +29,8 @@ export interface ResolvedOciImage {
   manifest: OciManifest;
   config: ImageConfig;
   names: string[];
+  /** The manifest's layers, keyed by the config's diff_ids, in order. */
+  layers: LayerDescriptor[];
 }
 
 export interface ResolveOptions {
@@ -35,9 +38,18 @@ export interface ResolveOptions {
   /** `os/arch[/variant]`, default `linux/amd64`. */
   platform?: string;
   part: string;
+  /** limits.maxJsonBytes: a manifest, index or config declaring more is refused before it is read. */
+  maxJsonBytes: number;
 }
 
-export async function resolveOciImage(index: OciIndex, readBlob: ReadBlob, options: ResolveOptions): Promise<ResolvedOciImage> {
+export async function resolveOciImage(index: OciIndex, readSmallBlob: ReadBlob, options: ResolveOptions): Promise<ResolvedOciImage> {
+  const readBlob: ReadBlob = (descriptor, what) => {
+    if (descriptor.size > options.maxJsonBytes) {
+      const part = `${options.part}: blob ${descriptor.digest}`;
+      throw new NomineError('limit-exceeded', `${what} declares ${descriptor.size} bytes, more than limits.maxJsonBytes (${options.maxJsonBytes})`, part);
+    }
+    return readSmallBlob(descriptor, what);
+  };
   const top = selectTopLevel(index, options);
   const names = namesOf(top);
   let descriptor = top;
@@ -45,7 +57,12 @@ export async function resolveOciImage(index: OciIndex, readBlob: ReadBlob, optio
     const document = parseDocument(await readBlob(descriptor, 'manifest'), indexOrManifestSchema, `${options.part}: ${descriptor.digest}`, 'manifest');
     if (!isIndex(document)) {
       const config = parseImageConfig(await readBlob(document.config, 'image config'), `${options.part}: ${document.config.digest}`);
-      return { manifestDigest: descriptor.digest, manifest: document, config, names };
+      const layers = describeLayers(
+        config,
+        document.layers.map((layer) => ({ digest: layer.digest, mediaType: layer.mediaType, size: layer.size, fallbackKey: layer.digest })),
+        options.part,
+      );
+      return { manifestDigest: descriptor.digest, manifest: document, config, names, layers };
     }
     descriptor = selectByPlatform(document.manifests, options, descriptor.digest);
   }

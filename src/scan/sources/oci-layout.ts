@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { NomineError, toNomineError } from '../../core/errors.ts';
 import type { ImageSource, OpenedImage, SourceContext } from '../image-source.ts';
 import { blobPath, createDigestVerifier } from './digest-verifier.ts';
-import { describeLayers } from './layer-descriptors.ts';
 import { deliverLayer } from './layer-delivery.ts';
 import { resolveOciImage, type ReadBlob } from './oci-image-resolve.ts';
 import { ociIndexSchema, ociLayoutFileSchema, parseDocument, type Descriptor } from './oci-manifest.ts';
@@ -34,20 +33,13 @@ export function ociLayoutSource(spec: string): ImageSource {
 
       const readBlob: ReadBlob = async (descriptor, what) => {
         const blobPart = `${part}: blob ${descriptor.digest}`;
-        if (descriptor.size > max) {
-          throw new NomineError('limit-exceeded', `${what} declares ${descriptor.size} bytes, more than limits.maxJsonBytes (${max})`, blobPart);
-        }
         const stream = (await openBlob(dir, descriptor, blobPart, what)).pipe(
           createDigestVerifier({ digest: descriptor.digest, size: descriptor.size, part: blobPart }),
         );
         return readBounded(stream, max, blobPart, what);
       };
-      const image = await resolveOciImage(index, readBlob, { ref, platform: context.registry?.platform, part });
-      const layers = describeLayers(
-        image.config,
-        image.manifest.layers.map((l) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size, fallbackKey: l.digest })),
-        part,
-      );
+      const image = await resolveOciImage(index, readBlob, { ref, platform: context.registry?.platform, part, maxJsonBytes: max });
+      const { layers } = image;
       const blobs = new Map(layers.map((layer, i) => [layer.index, image.manifest.layers[i] as Descriptor]));
 
       return {

@@ -4,8 +4,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { toNomineError } from '../core/errors.ts';
+import { agentCommand } from './commands/agent.ts';
 import { auditCommand } from './commands/audit.ts';
 import { probeCommand } from './commands/probe.ts';
+import { profileCommand } from './commands/profile.ts';
 import { scanCommand } from './commands/scan.ts';
 import { exitCodes } from './exit-codes.ts';
 import { toolVersion } from './tool-version.ts';
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
     .addCommand(scanCommand())
     .addCommand(auditCommand())
     .addCommand(probeCommand())
+    .addCommand(agentCommand())
+    .addCommand(profileCommand())
     .addHelpText('after', '\nData directory: $NOMINE_HOME (default /var/lib/nomine as root, ~/.nomine otherwise).');
 }
 

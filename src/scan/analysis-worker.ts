@@ -1,11 +1,12 @@
 /**
  * The analysis worker: a thread that loads the same signatures as the scanner and runs analyzers on the files it is
  * sent. It checks the signature version against the scanner's, so a rule file edited mid-scan cannot mix verdicts.
+ * File contents arrive as a region of the shared slab (read in place) or, for a file too large for it, as a copy.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadSignatures } from '../signatures/load-signatures.ts';
 import { fileAnalyzers } from './analyzers/index.ts';
-import { runAnalyzers } from './file-analysis.ts';
+import { runAnalyzers, type AnalysisResult } from './file-analysis.ts';
 import type { FileContent } from './layer-entry.ts';
 
 export interface AnalysisWorkerData {
@@ -15,24 +16,43 @@ export interface AnalysisWorkerData {
 
 export interface AnalysisRequest {
   id: number;
-  file: Omit<FileContent, 'bytes'> & { bytes: Uint8Array };
+  file: Omit<FileContent, 'bytes'> & ({ bytes: Uint8Array } | { shared: { offset: number; length: number } });
   analyzerIds: string[];
 }
+
+/** What the pool sends: the slab (once, before the first request naming it), or a request. */
+export type PoolMessage = { slab: SharedArrayBuffer } | AnalysisRequest;
+
+/** What a worker answers. */
+export type WorkerMessage = { ready: true } | { failed: string } | { id: number; result: AnalysisResult };
 
 const data = workerData as AnalysisWorkerData;
 const port = parentPort!;
 const analyzers = new Map(Object.values(fileAnalyzers).map((analyzer) => [analyzer.id, analyzer]));
+let slab: SharedArrayBuffer | undefined;
+
+function contentOf(file: AnalysisRequest['file']): Buffer {
+  if ('bytes' in file) return Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength);
+  if (!slab) throw new Error('a request named the shared slab before the slab arrived');
+  return Buffer.from(slab, file.shared.offset, file.shared.length);
+}
 
 try {
   const signatures = await loadSignatures(data.signatureDirs);
   if (signatures.version !== data.signatureVersion) throw new Error('signature files changed while the scan started; run it again');
-  port.on('message', async (request: AnalysisRequest) => {
-    const { bytes, ...rest } = request.file;
-    const file: FileContent = { ...rest, bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
-    const result = await runAnalyzers(request.analyzerIds.map((id) => analyzers.get(id)!), file, signatures);
-    port.postMessage({ id: request.id, result });
+  port.on('message', async (message: PoolMessage) => {
+    if ('slab' in message) {
+      slab = message.slab;
+      return;
+    }
+    const { file: sent, analyzerIds } = message;
+    const { entry, truncated, sha256, layer } = sent;
+    const file: FileContent = { entry, truncated, sha256, layer, bytes: contentOf(sent) };
+    const result = await runAnalyzers(analyzerIds.map((id) => analyzers.get(id)!), file, signatures);
+    const reply: WorkerMessage = { id: message.id, result };
+    port.postMessage(reply);
   });
-  port.postMessage({ ready: true });
+  port.postMessage({ ready: true } satisfies WorkerMessage);
 } catch (error) {
-  port.postMessage({ failed: (error as Error).message });
+  port.postMessage({ failed: (error as Error).message } satisfies WorkerMessage);
 }

@@ -1,7 +1,7 @@
 /**
  * Layer analysis: stream one layer's tarball entry by entry, read only the files some analyzer wants (judged on
- * the header and first 4 KiB), hash and analyze them, and keep the whiteouts and paths. Memory is bounded by one
- * file's analyzed prefix (limits.maxAnalyzedFileBytes) whatever the layer's size.
+ * the header and first 4 KiB), hash and analyze them, and keep the whiteouts and paths. Memory is bounded by the
+ * bytes in flight (limits.maxAnalysisInFlightBytes, plus one file's analyzed prefix) whatever the layer's size.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -73,7 +73,7 @@ export async function analyzeLayer(blob: Readable, options: LayerAnalysisOptions
         continue;
       }
       const analysed = await readWantedFile(entry, body, options, report);
-      if (analysed) pending.push(track(analysed, inFlight, limits.maxAnalysisInFlightBytes));
+      if (analysed) pending.push(analysed.bytes > 0 ? track(analysed, inFlight, limits.maxAnalysisInFlightBytes) : analysed.result);
       if (inFlight.bytes > limits.maxAnalysisInFlightBytes) await inFlight.drained;
       options.onBytes?.(layer.bytesOut());
     }
@@ -177,16 +177,29 @@ async function readWantedFile(entry: LayerEntry, body: EntryBody, options: Layer
     await drain(iterator);
     return undefined;
   }
+  // The analyzed prefix goes straight into memory the analysis provides (shared with its workers) when it has
+  // room for it; waiting for that room is what pauses the layer while analysis catches up.
+  const keep = Math.min(entry.size, limits.maxAnalyzedFileBytes);
+  const reserved = options.analysis.reserve?.(keep, limits.maxAnalysisInFlightBytes);
+  const target = reserved ? await reserved : Buffer.allocUnsafe(keep);
   const hash = createHash('sha256');
-  for (const chunk of chunks) hash.update(chunk);
-  let truncated = held > limits.maxAnalyzedFileBytes;
-  for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-    hash.update(next.value);
-    if (held + next.value.length <= limits.maxAnalyzedFileBytes) chunks.push(next.value);
-    else truncated = true;
-    held += next.value.length;
+  let kept = 0;
+  const take = (chunk: Buffer) => {
+    hash.update(chunk);
+    if (kept < keep) kept += chunk.copy(target, kept, 0, Math.min(chunk.length, keep - kept));
+  };
+  try {
+    for (const chunk of chunks) take(chunk);
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      take(next.value);
+      held += next.value.length;
+    }
+  } catch (error) {
+    options.analysis.release?.(target);
+    throw error;
   }
-  const bytes = Buffer.concat(chunks).subarray(0, limits.maxAnalyzedFileBytes);
+  const truncated = held > limits.maxAnalyzedFileBytes;
+  const bytes = kept === target.length ? target : target.subarray(0, kept);
   const file = { entry, bytes, truncated, sha256: hash.digest('hex'), layer: options.key };
   const size = held;
   report.stats.analyzedFiles += 1;
@@ -197,7 +210,8 @@ async function readWantedFile(entry: LayerEntry, body: EntryBody, options: Layer
     if (decision.verdict === 'clean') return undefined;
     return { path: entry.path, layer: options.key, sha256: file.sha256, size, mode: entry.mode, verdict: decision.verdict, severity: decision.severity, signals, truncated };
   });
-  return { bytes: bytes.length, result };
+  // Bytes in the analysis's own memory are bounded by it; only plain buffers count toward the in-flight limit.
+  return { bytes: reserved ? 0 : bytes.length, result };
 }
 
 async function drain(iterator: AsyncIterator<Buffer>): Promise<void> {

@@ -16,7 +16,16 @@ export interface AnalysisResult {
 }
 
 export interface FileAnalysis {
+  /** Analyzes `file`; when its bytes came from reserve(), the analysis owns them and reuses them once it settles. */
   analyze(file: FileContent, analyzerIds: readonly string[]): Promise<AnalysisResult>;
+  /**
+   * Room for `bytes` of file content that worker threads read in place (no copy per file), in an area of
+   * `capacity` bytes shared by every file in flight; resolves when that much is free, which is what holds the
+   * layer stream back. Undefined (now) when this analysis has no such area or the file does not fit it.
+   */
+  reserve?(bytes: number, capacity: number): Promise<Buffer> | undefined;
+  /** Gives back a buffer from reserve() that will not be analyzed after all. */
+  release?(buffer: Buffer): void;
   close(): Promise<void>;
 }
 
@@ -57,9 +66,11 @@ export function memoisedAnalysis(inner: FileAnalysis): FileAnalysis {
         if (memo.size >= maxMemoEntries) memo.delete(memo.keys().next().value!);
         result = inner.analyze(file, ids);
         memo.set(key, result);
-      }
+      } else inner.release?.(file.bytes);
       return result;
     },
+    ...(inner.reserve ? { reserve: inner.reserve.bind(inner) } : {}),
+    ...(inner.release ? { release: inner.release.bind(inner) } : {}),
     close: () => inner.close(),
   };
 }

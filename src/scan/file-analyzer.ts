@@ -18,4 +18,10 @@ export interface FileAnalyzer {
   version: number;
   wants(file: FileHead): boolean;
   analyze(file: FileContent, signatures: Signatures): Signal[] | Promise<Signal[]>;
+  /**
+   * Byte strings whose presence the analyzer tests (`hasMarker`): compiled into the YARA pass that content rules
+   * and YARA rules share, so a test costs a lookup instead of another search through the file. Only for analyzers
+   * whose files that pass covers (executables).
+   */
+  markers?: Readonly<Record<string, Buffer>>;
 }

@@ -1,11 +1,14 @@
 /**
- * A pool of analysis worker threads. Files go to the least busy worker; the caller bounds how many bytes are in
- * flight. A worker that dies fails its files with an error naming it, and the pool reports the failure.
+ * A pool of analysis worker threads. Files go to the least busy worker. Their content is read into a shared slab
+ * (see shared-slab.ts) that the workers read in place, so a file crosses to a worker as an offset, not a copy, and
+ * the slab's size bounds the bytes in flight; a file too large for the slab is sent as a copy. A worker that dies
+ * fails its files with an error naming it, and the pool reports the failure.
  */
 import { Worker } from 'node:worker_threads';
 import { NomineError } from '../core/errors.ts';
-import type { AnalysisRequest, AnalysisWorkerData } from './analysis-worker.ts';
+import type { AnalysisRequest, AnalysisWorkerData, WorkerMessage } from './analysis-worker.ts';
 import type { AnalysisResult, FileAnalysis } from './file-analysis.ts';
+import { SharedSlab, type SlabRegion } from './shared-slab.ts';
 
 // Under tsx the sources run as .ts; after tsc they are .js beside this file.
 const runningFromSource = import.meta.url.endsWith('.ts');
@@ -24,35 +27,76 @@ function createWorker(data: AnalysisWorkerData): Worker {
 }
 
 /**
- * A worker's heap grows lazily toward V8's default limit (gigabytes) and keeps file copies alive until it collects;
- * a small young generation makes it collect often, which is what keeps a scan's resident memory flat. The old
- * generation still fits a latin1 copy of the largest analyzed file (limits.maxAnalyzedFileBytes) several times.
+ * A worker's heap grows lazily toward V8's default limit (gigabytes); a small young generation makes it collect
+ * often, which keeps a scan's resident memory flat. File contents live in the shared slab, outside the heap; the old
+ * generation still fits a latin1 copy of the largest analyzed file (a keyword list that may match reads one).
  */
 const workerHeapLimits = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 };
 
+interface Pending {
+  resolve: (result: AnalysisResult) => void;
+  reject: (error: Error) => void;
+}
+
 interface PooledWorker {
   worker: Worker;
-  pending: Map<number, { resolve: (result: AnalysisResult) => void; reject: (error: Error) => void }>;
+  pending: Map<number, Pending>;
+  /** Whether the worker has been sent the slab (once; later requests name regions of it). */
+  hasSlab: boolean;
 }
 
 /**
  * Workers start on the first file that needs analysis: a scan served entirely from the layer cache starts none
- * (each would load and compile the signatures again).
+ * (each would load and compile the signatures again). `size` is the most workers the pool runs.
  */
 export function workerAnalysis(size: number, data: AnalysisWorkerData): FileAnalysis {
   let pool: Promise<PooledWorker[]> | undefined;
+  let slab: SharedSlab | undefined;
+  /** Regions of the slab handed out by reserve(), by offset (a buffer may be cut short: its start names it). */
+  const regions = new Map<number, SlabRegion>();
   let nextId = 0;
+  const regionOf = (buffer: Buffer) => (slab && buffer.buffer === slab.buffer ? regions.get(buffer.byteOffset) : undefined);
+  const release = (buffer: Buffer) => {
+    const region = regionOf(buffer);
+    if (!region) return;
+    regions.delete(region.offset);
+    slab!.release(region);
+  };
   return {
+    reserve(bytes, capacity) {
+      slab ??= new SharedSlab(capacity);
+      if (bytes < 1 || bytes > slab.capacity) return undefined;
+      const shared = slab;
+      return shared.reserve(bytes).then((region) => {
+        regions.set(region.offset, region);
+        return Buffer.from(shared.buffer, region.offset, region.size);
+      });
+    },
+    release,
     async analyze(file, analyzerIds) {
       pool ??= Promise.all(Array.from({ length: size }, (_, index) => startWorker(index, data)));
       const workers = await pool;
       const target = workers.reduce((best, candidate) => (candidate.pending.size < best.pending.size ? candidate : best));
       const id = nextId++;
-      return new Promise<AnalysisResult>((resolve, reject) => {
-        target.pending.set(id, { resolve, reject });
-        const request: AnalysisRequest = { id, file, analyzerIds: [...analyzerIds] };
-        target.worker.postMessage(request);
-      });
+      const region = regionOf(file.bytes);
+      const { bytes, ...rest } = file;
+      const request: AnalysisRequest = {
+        id,
+        file: region && slab ? { ...rest, shared: { offset: region.offset, length: bytes.length } } : { ...rest, bytes },
+        analyzerIds: [...analyzerIds],
+      };
+      try {
+        return await new Promise<AnalysisResult>((resolve, reject) => {
+          target.pending.set(id, { resolve, reject });
+          if (region && slab && !target.hasSlab) {
+            target.worker.postMessage({ slab: slab.buffer });
+            target.hasSlab = true;
+          }
+          target.worker.postMessage(request);
+        });
+      } finally {
+        release(bytes);
+      }
     },
     async close() {
       if (!pool) return;
@@ -65,18 +109,18 @@ export function workerAnalysis(size: number, data: AnalysisWorkerData): FileAnal
 function startWorker(index: number, data: AnalysisWorkerData): Promise<PooledWorker> {
   return new Promise((resolve, reject) => {
     const worker = createWorker(data);
-    const pooled: PooledWorker = { worker, pending: new Map() };
+    const pooled: PooledWorker = { worker, pending: new Map(), hasSlab: false };
     const failAll = (error: Error) => {
       for (const { reject: rejectFile } of pooled.pending.values()) rejectFile(error);
       pooled.pending.clear();
     };
-    worker.on('message', (message: { ready?: true; failed?: string; id?: number; result?: AnalysisResult }) => {
-      if (message.ready) resolve(pooled);
-      else if (message.failed) reject(new NomineError('internal', `analysis worker ${index} could not start: ${message.failed}`, 'scanner'));
-      else if (message.id !== undefined) {
+    worker.on('message', (message: WorkerMessage) => {
+      if ('ready' in message) resolve(pooled);
+      else if ('failed' in message) reject(new NomineError('internal', `analysis worker ${index} could not start: ${message.failed}`, 'scanner'));
+      else {
         const waiting = pooled.pending.get(message.id);
         pooled.pending.delete(message.id);
-        waiting?.resolve(message.result!);
+        waiting?.resolve(message.result);
       }
     });
     worker.on('error', (error) => {

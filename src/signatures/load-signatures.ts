@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { NomineError, toNomineError } from '../core/errors.ts';
 import { fileAnalyzers } from '../scan/analyzers/index.ts';
 import { compileKeywordList } from './keyword-matcher.ts';
+import { buildKeywordPrefilter } from './keyword-prefilter.ts';
+import { buildMarkerRules } from './marker-rules.ts';
 import { parseSignatureFile } from './parse-signature-file.ts';
 import type { FuzzyEntry, HashEntry, KeywordList, MinerImage, Signatures } from './signatures.ts';
 import { compileYara, yaraEngineVersion, type YaraSourceFile } from './yara-engine.ts';
@@ -119,14 +121,24 @@ export async function loadSignatures(userDirs: string[] = []): Promise<Signature
     }
   }
 
+  const keywordLists = [...keywords.values()];
+  // The keyword lists' prefilter rules and the analyzers' markers ride along in the YARA pass, so the analyzers
+  // share one scan of a file.
+  const keywordPrefilter = buildKeywordPrefilter(keywordLists, stratumPorts);
+  const generatedNames = [...keywordPrefilter.plans.values()].flatMap((plan) => (plan.rule ? [plan.rule] : []));
+  if (keywordPrefilter.portsRule) generatedNames.push(keywordPrefilter.portsRule);
+  const markers = buildMarkerRules(Object.values(fileAnalyzers));
+  generatedNames.push(...markers.rules.values());
   return {
     version: `sha256:${digest.digest('hex')}`,
     files: [...byId.values()].map((file) => file.path),
     hashes,
     fuzzy,
-    keywords: [...keywords.values()],
+    keywords: keywordLists,
     stratumPorts,
     minerImages,
-    yara: compileYara(yaraFiles),
+    yara: compileYara(yaraFiles, undefined, { source: `${keywordPrefilter.source}\n${markers.source}`, names: generatedNames }),
+    keywordPrefilter,
+    markerRules: markers.rules,
   };
 }

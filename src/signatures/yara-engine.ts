@@ -88,6 +88,19 @@ export interface YaraSourceFile {
   text: string;
 }
 
+/** Rules nomine generates (the keyword prefilter): matched in the same pass, reported apart from the files' rules. */
+export interface GeneratedRules {
+  source: string;
+  /** Every rule name the source declares. */
+  names: readonly string[];
+}
+
+/** One scan's outcome: the rule files' matches, and which generated rules matched (undefined: none were compiled). */
+export interface YaraScan {
+  matches: YaraMatch[];
+  generated?: ReadonlySet<string>;
+}
+
 interface RawMatch {
   identifier: string;
   namespace: string;
@@ -99,21 +112,37 @@ interface RawResult {
   matches?: RawMatch[];
 }
 
+/** Namespace of the generated rules in the WASM engine; file ids end in .yar or .yara, so none collides. */
+const generatedNamespace = 'nomine:generated';
+
+/**
+ * A native rule set and how its matches map to files: `namespace` for a set of one file, `fileOf` (rule name → file
+ * id) for several files compiled together, and which of its rules are generated.
+ */
+interface NativeSet {
+  rules: NativeRules;
+  namespace?: string;
+  fileOf?: ReadonlyMap<string, string>;
+  generated: ReadonlySet<string>;
+}
+
 export class YaraRuleSet {
   readonly ruleCount: number;
   /** Which engine scans: `native` when the binding loaded and compiled every file, else `wasm`. */
   readonly engine: 'native' | 'wasm';
   readonly #scanner: Scanner | undefined;
-  /** One native rule set per file, named by the file's id, so equal rule names in two files stay apart. */
-  readonly #native: { namespace: string; rules: NativeRules }[] | undefined;
+  readonly #generatedInWasm: boolean;
+  readonly #nativePlan: NativePlan | undefined;
+  #native: NativeSet[] | undefined;
+  /** One set per file, built only when a rule of a combined set cannot be placed in its file. */
+  #perFile: NativeSet[] | undefined;
 
-  constructor(rules: Rules | undefined, ruleCount: number, nativeRules?: { namespace: string; rules: NativeRules }[]) {
+  constructor(rules: Rules | undefined, ruleCount: number, native?: NativePlan, generatedInWasm = false) {
     this.ruleCount = ruleCount;
-    this.engine = nativeRules ? 'native' : 'wasm';
-    if (nativeRules) {
-      this.#native = nativeRules;
-      for (const { rules: set } of nativeRules) set.setMaxMatchesPerPattern(maxMatchesPerPattern);
-    } else if (rules) {
+    this.engine = native ? 'native' : 'wasm';
+    this.#nativePlan = native;
+    this.#generatedInWasm = generatedInWasm;
+    if (!native && rules) {
       this.#scanner = rules.scanner();
       this.#scanner.setTimeoutMs(yaraScanTimeoutMs);
       this.#scanner.setMaxMatchesPerPattern(maxMatchesPerPattern);
@@ -122,8 +151,13 @@ export class YaraRuleSet {
 
   /** Matches of all rules on `bytes`; throws NomineError('timeout') when the scan exceeds its budget. */
   scan(bytes: Uint8Array): YaraMatch[] {
-    if (this.#native) return this.#scanNative(bytes);
-    if (!this.#scanner) return [];
+    return this.scanAll(bytes).matches;
+  }
+
+  /** The rule files' matches and the generated rules' in one pass over `bytes`. */
+  scanAll(bytes: Uint8Array): YaraScan {
+    if (this.#nativePlan) return this.#scanNative(bytes);
+    if (!this.#scanner) return { matches: [] };
     let result: RawResult;
     try {
       result = this.#scanner.scan(bytes) as RawResult;
@@ -132,39 +166,73 @@ export class YaraRuleSet {
       if (/timeout|timed out/i.test(message)) throw new NomineError('timeout', `YARA scan exceeded ${yaraScanTimeoutMs} ms`, undefined, { cause: error });
       throw new NomineError('internal', `YARA scan failed: ${message}`, undefined, { cause: error });
     }
-    return (result.matches ?? []).map((m) => ({
-      rule: m.identifier,
-      namespace: m.namespace,
-      tags: m.tags,
-      meta: Object.fromEntries(m.metadata.map((entry) => [entry.identifier, entry.value])),
-      patterns: m.patterns
-        .filter((p) => p.matches.length > 0)
-        .map((p) => ({ identifier: p.identifier, offsets: p.matches.map((x) => x.offset), length: p.matches[0]?.length ?? 0 })),
-    }));
+    const generated = new Set<string>();
+    const matches: YaraMatch[] = [];
+    for (const m of result.matches ?? []) {
+      if (m.namespace === generatedNamespace) {
+        generated.add(m.identifier);
+        continue;
+      }
+      matches.push({
+        rule: m.identifier,
+        namespace: m.namespace,
+        tags: m.tags,
+        meta: Object.fromEntries(m.metadata.map((entry) => [entry.identifier, entry.value])),
+        patterns: m.patterns
+          .filter((p) => p.matches.length > 0)
+          .map((p) => ({ identifier: p.identifier, offsets: p.matches.map((x) => x.offset), length: p.matches[0]?.length ?? 0 })),
+      });
+    }
+    return { matches, ...(this.#generatedInWasm ? { generated } : {}) };
   }
 
-  #scanNative(bytes: Uint8Array): YaraMatch[] {
+  #scanNative(bytes: Uint8Array): YaraScan {
     const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const found: YaraMatch[] = [];
-    for (const { namespace, rules } of this.#native!) {
-      let matches: NativeMatch[];
-      try {
-        matches = rules.scan(buffer);
-      } catch (error) {
-        throw new NomineError('internal', `YARA scan failed: ${error instanceof Error ? error.message : String(error)}`, undefined, { cause: error });
-      }
-      for (const match of matches) {
-        const patterns = new Map<string, { identifier: string; offsets: number[]; length: number }>();
-        for (const hit of match.matches) {
-          const pattern = patterns.get(hit.identifier) ?? { identifier: hit.identifier, offsets: [], length: hit.length };
-          pattern.offsets.push(hit.offset);
-          patterns.set(hit.identifier, pattern);
+    this.#native ??= buildNative(this.#nativePlan!);
+    const generated = new Set<string>();
+    const matches: YaraMatch[] = [];
+    let misplaced = false;
+    for (const set of this.#native) {
+      for (const match of scanSet(set, buffer)) {
+        if (set.generated.has(match.ruleIdentifier) && !set.fileOf?.has(match.ruleIdentifier)) {
+          generated.add(match.ruleIdentifier);
+          continue;
         }
-        found.push({ rule: match.ruleIdentifier, namespace, tags: match.tags, meta: match.meta, patterns: [...patterns.values()] });
+        const namespace = set.namespace ?? set.fileOf?.get(match.ruleIdentifier);
+        if (namespace === undefined) misplaced = true;
+        else matches.push(toMatch(match, namespace));
       }
     }
-    return found;
+    const withGenerated = this.#nativePlan!.generated !== undefined;
+    if (!misplaced) {
+      // Files compiled together or apart: report in load order, as one set per file did.
+      const order = new Map(this.#nativePlan!.files.map((file, index) => [file.id, index]));
+      matches.sort((a, b) => order.get(a.namespace)! - order.get(b.namespace)!);
+      return { matches, ...(withGenerated ? { generated } : {}) };
+    }
+    // A rule the name reader missed: the files' own sets tell where each match belongs.
+    this.#perFile ??= this.#nativePlan!.files.map((file) => ({ rules: compileNativeSet(file.text), namespace: file.id, generated: new Set<string>() }));
+    const exact = this.#perFile.flatMap((set) => scanSet(set, buffer).map((match) => toMatch(match, set.namespace!)));
+    return { matches: exact, ...(withGenerated ? { generated } : {}) };
   }
+}
+
+function scanSet(set: NativeSet, buffer: Buffer): NativeMatch[] {
+  try {
+    return set.rules.scan(buffer);
+  } catch (error) {
+    throw new NomineError('internal', `YARA scan failed: ${error instanceof Error ? error.message : String(error)}`, undefined, { cause: error });
+  }
+}
+
+function toMatch(match: NativeMatch, namespace: string): YaraMatch {
+  const patterns = new Map<string, { identifier: string; offsets: number[]; length: number }>();
+  for (const hit of match.matches) {
+    const pattern = patterns.get(hit.identifier) ?? { identifier: hit.identifier, offsets: [], length: hit.length };
+    pattern.offsets.push(hit.offset);
+    patterns.set(hit.identifier, pattern);
+  }
+  return { rule: match.ruleIdentifier, namespace, tags: match.tags, meta: match.meta, patterns: [...patterns.values()] };
 }
 
 /** `--> line:5:1` in a YARA-X diagnostic: the line the error is on. */
@@ -179,31 +247,47 @@ function countRules(text: string): number {
 }
 
 /**
- * Compiles every file into its own namespace. The first file with an error aborts the load with a NomineError that
- * names the file and line; YARA-X refuses to build a rule set once any source failed, so there is no partial set.
+ * Compiles every file into its own namespace, plus the generated rules. The first file with an error aborts the load
+ * with a NomineError that names the file and line; YARA-X refuses to build a rule set once any source failed, so
+ * there is no partial set. Generated rules that do not compile are left out (their users then go without them).
  */
-export function compileYara(files: readonly YaraSourceFile[], engine: 'native' | 'wasm' = nativeEngine() ? 'native' : 'wasm'): YaraRuleSet {
-  if (files.length === 0) return new YaraRuleSet(undefined, 0);
+export function compileYara(files: readonly YaraSourceFile[], engine: 'native' | 'wasm' = nativeEngine() ? 'native' : 'wasm', generated?: GeneratedRules): YaraRuleSet {
+  const extra = generated && generated.source.trim() !== '' ? generated : undefined;
+  if (files.length === 0 && !extra) return new YaraRuleSet(undefined, 0);
   const ruleCount = files.reduce((sum, file) => sum + countRules(file.text), 0);
   // The native engine validates and compiles by itself, so the WASM module (~100 MB resident) is never loaded.
-  const nativeRules = engine === 'native' ? compileNative(files) : undefined;
-  if (nativeRules) return new YaraRuleSet(undefined, ruleCount, nativeRules);
+  const plan = engine === 'native' ? planNative(files, extra) : undefined;
+  if (plan) return new YaraRuleSet(undefined, ruleCount, plan);
   ensureEngine();
-  const compiler = new Compiler();
-  try {
-    for (const file of files) {
-      compiler.newNamespace(file.id);
-      try {
-        compiler.addSource(file.text);
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        throw invalidRule(file, message, lineOf(message), error);
+  const build = (withGenerated: boolean): Rules => {
+    const compiler = new Compiler();
+    try {
+      for (const file of files) {
+        compiler.newNamespace(file.id);
+        try {
+          compiler.addSource(file.text);
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          throw invalidRule(file, message, lineOf(message), error);
+        }
       }
+      if (withGenerated && extra) {
+        compiler.newNamespace(generatedNamespace);
+        compiler.addSource(extra.source);
+      }
+      return compiler.build();
+    } finally {
+      compiler.free();
     }
-    return new YaraRuleSet(compiler.build(), ruleCount);
-  } finally {
-    compiler.free();
+  };
+  if (extra) {
+    try {
+      return new YaraRuleSet(build(true), ruleCount, undefined, true);
+    } catch (error) {
+      if (error instanceof NomineError) throw error;
+    }
   }
+  return new YaraRuleSet(build(false), ruleCount);
 }
 
 function invalidRule(file: YaraSourceFile, message: string, line: number | undefined, cause?: unknown): NomineError {
@@ -211,22 +295,86 @@ function invalidRule(file: YaraSourceFile, message: string, line: number | undef
   return new NomineError('invalid-input', `invalid YARA rule: ${headline}\n${message}`, line ? `${file.path}:${line}` : file.path, { cause });
 }
 
+/** What the native engine compiles on first scan: validated files, and the generated rules if they validate. */
+interface NativePlan {
+  files: readonly YaraSourceFile[];
+  generated?: GeneratedRules;
+}
+
 /**
- * Validates and compiles each file with the native engine; an invalid file throws naming its line. Undefined when the
- * binding is missing or fails in a way that is not about the rules, so the WASM engine takes over.
+ * Validates each file with the native engine (an invalid file throws naming its line); compiling waits for the first
+ * scan, so a process that only loads signatures (the scanner's main thread, whose workers match) never builds them.
+ * Undefined when the binding is missing, so the WASM engine takes over.
  */
-function compileNative(files: readonly YaraSourceFile[]): { namespace: string; rules: NativeRules }[] | undefined {
+function planNative(files: readonly YaraSourceFile[], generated: GeneratedRules | undefined): NativePlan | undefined {
   const native = nativeEngine();
   if (!native) return undefined;
-  const compiled: { namespace: string; rules: NativeRules }[] = [];
   for (const file of files) {
     const [error] = native.validate(file.text).errors;
     if (error) throw invalidRule(file, error.message, error.line ?? lineOf(error.message));
+  }
+  const generatedOk = generated !== undefined && native.validate(generated.source).errors.length === 0;
+  return { files, ...(generatedOk ? { generated } : {}) };
+}
+
+function compileNativeSet(source: string): NativeRules {
+  const rules = nativeEngine()!.compile(source);
+  rules.setMaxMatchesPerPattern(maxMatchesPerPattern);
+  return rules;
+}
+
+/**
+ * The binding (0.3) has no namespaces, so files whose rules cannot interact are compiled together, with the generated
+ * rules, into one set scanned in one pass: no `global` rule (it would gate the others' rules), no rule-name wildcard
+ * in a condition (`any of (miner_*)` would take in the others' rules), no rule name used twice. The rest get a set
+ * each.
+ */
+function buildNative(plan: NativePlan): NativeSet[] {
+  const generatedNames = new Set(plan.generated?.names ?? []);
+  const fileOf = new Map<string, string>();
+  const together: YaraSourceFile[] = [];
+  const apart: YaraSourceFile[] = [];
+  for (const file of plan.files) {
+    const names = ruleNames(file.text);
+    const clash = names.some((name) => fileOf.has(name) || generatedNames.has(name)) || new Set(names).size !== names.length;
+    if (clash || /\bglobal\b/.test(file.text) || ruleNameWildcard.test(file.text)) {
+      apart.push(file);
+      continue;
+    }
+    together.push(file);
+    for (const name of names) fileOf.set(name, file.id);
+  }
+  const sets: NativeSet[] = [];
+  const combined = [...together.map((file) => file.text), plan.generated?.source ?? ''].join('\n');
+  let merged: NativeSet | undefined;
+  if (combined.trim() !== '') {
     try {
-      compiled.push({ namespace: file.id, rules: native.compile(file.text) });
+      merged = { rules: compileNativeSet(combined), fileOf, generated: generatedNames };
     } catch {
-      return undefined;
+      merged = undefined;
     }
   }
-  return compiled;
+  if (merged) sets.push(merged);
+  else {
+    apart.unshift(...together);
+    if (plan.generated) {
+      try {
+        sets.push({ rules: compileNativeSet(plan.generated.source), generated: generatedNames, fileOf: new Map() });
+      } catch {
+        // left out: keyword lists then run without their prefilter
+      }
+    }
+  }
+  for (const file of apart) sets.push({ rules: compileNativeSet(file.text), namespace: file.id, generated: new Set() });
+  return sets;
+}
+
+/** `any of (miner_*)`: an identifier (not a `$pattern`) followed by `*`; comments may cause false alarms, which only
+ * keep a file apart. */
+const ruleNameWildcard = /(?:^|[^$\w])[A-Za-z_]\w*\*/;
+
+/** Declared rule names, comments removed. A name this misses is caught when it matches (see #scanNative). */
+function ruleNames(text: string): string[] {
+  const bare = text.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\/\/[^\n]*/g, '');
+  return [...bare.matchAll(/^\s*(?:(?:private|global)\s+)*rule\s+([A-Za-z_]\w*)/gm)].map((match) => match[1]!);
 }

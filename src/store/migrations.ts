@@ -19,4 +19,50 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable('layer_cache').execute();
     },
   },
+  '0002-profiles': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('profiles')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('image_digest', 'text', (column) => column.notNull())
+        .addColumn('workload', 'text', (column) => column.notNull())
+        .addColumn('image', 'text')
+        .addColumn('mode', 'text', (column) => column.notNull())
+        .addColumn('phase', 'text', (column) => column.notNull())
+        .addColumn('learning_started_at', 'bigint', (column) => column.notNull())
+        .addColumn('last_new_behaviour_at', 'bigint', (column) => column.notNull())
+        .addColumn('enforcing_since', 'bigint')
+        .addColumn('revision', 'integer', (column) => column.notNull())
+        .addColumn('meta', 'text', (column) => column.notNull())
+        .addColumn('allow', 'text', (column) => column.notNull())
+        .addColumn('created_at', 'bigint', (column) => column.notNull())
+        .addColumn('updated_at', 'bigint', (column) => column.notNull())
+        .execute();
+      await sql`create index profiles_workload on profiles (workload, updated_at)`.execute(db);
+      await db.schema
+        .createTable('profile_events')
+        .addColumn('seq', 'integer', (column) => column.primaryKey().autoIncrement())
+        .addColumn('profile_id', 'text', (column) => column.notNull())
+        .addColumn('at', 'bigint', (column) => column.notNull())
+        .addColumn('kind', 'text', (column) => column.notNull())
+        .addColumn('revision', 'integer', (column) => column.notNull())
+        .addColumn('detail', 'text', (column) => column.notNull())
+        .execute();
+      await sql`create index profile_events_profile on profile_events (profile_id, seq)`.execute(db);
+      await db.schema
+        .createTable('profile_snapshots')
+        .addColumn('profile_id', 'text', (column) => column.notNull())
+        .addColumn('revision', 'integer', (column) => column.notNull())
+        .addColumn('taken_at', 'bigint', (column) => column.notNull())
+        .addColumn('reason', 'text', (column) => column.notNull())
+        .addColumn('document', 'text', (column) => column.notNull())
+        .addPrimaryKeyConstraint('profile_snapshots_pk', ['profile_id', 'revision'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('profile_snapshots').execute();
+      await db.schema.dropTable('profile_events').execute();
+      await db.schema.dropTable('profiles').execute();
+    },
+  },
 };

@@ -7,33 +7,41 @@
 import type { FileAnalyzer } from '../file-analyzer.ts';
 import type { Signal } from '../signal.ts';
 import { parseElf } from './elf-file.ts';
+import { hasMarker } from './content-scan.ts';
 import { executableKind } from './executable-kind.ts';
 import { fileLocation } from './file-location.ts';
 import { shannonEntropy } from './shannon-entropy.ts';
 
-const upxMagic = Buffer.from('UPX!');
-const upxInfo = Buffer.from('This file is packed with the UPX executable packer');
-const upxId = Buffer.from('the UPX Team. All Rights Reserved.');
-/** Function names Ezuri's Go loader keeps in its pclntab even when stripped. */
-const ezuriMarkers = [Buffer.from('main.runFromMemory'), Buffer.from('main.aesDec')];
+/** Byte strings the packer looks for; searched in the shared YARA pass (see content-scan.ts). */
+const markers = {
+  upxMagic: Buffer.from('UPX!'),
+  upxInfo: Buffer.from('This file is packed with the UPX executable packer'),
+  upxId: Buffer.from('the UPX Team. All Rights Reserved.'),
+  // Function names Ezuri's Go loader keeps in its pclntab even when stripped.
+  ezuriRun: Buffer.from('main.runFromMemory'),
+  ezuriDecrypt: Buffer.from('main.aesDec'),
+  // Imports that together run a program from an anonymous in-memory file, leaving nothing on disk to scan.
+  memfdCreate: Buffer.from('\0memfd_create\0'),
+  fexecve: Buffer.from('\0fexecve\0'),
+  execveat: Buffer.from('\0execveat\0'),
+};
 /** An appended payload this large and this random is an encrypted or compressed program, not a resource. */
 const minOverlayBytes = 64 * 1024;
 const encryptedOverlayEntropy = 7.2;
-/** Imports that together run a program from an anonymous in-memory file, leaving nothing on disk to scan. */
-const memfdCreate = Buffer.from('\0memfd_create\0');
-const memoryExec = [Buffer.from('\0fexecve\0'), Buffer.from('\0execveat\0')];
 const packerSections: Record<string, string> = { UPX0: 'UPX', UPX1: 'UPX', UPX2: 'UPX', '.MPRESS1': 'MPRESS', '.MPRESS2': 'MPRESS' };
 
 export const packer: FileAnalyzer = {
   id: 'packer',
   version: 2,
+  markers,
   wants: (file) => file.entry.type === 'file' && executableKind(file) === 'elf',
-  analyze(file) {
+  analyze(file, signatures) {
     const { bytes } = file;
+    const has = (name: keyof typeof markers) => hasMarker(file, signatures, 'packer', name, markers[name]);
     const location = fileLocation(file);
     const signals: Signal[] = [];
-    const hasMagic = bytes.includes(upxMagic);
-    const hasUpxText = bytes.includes(upxInfo) || bytes.includes(upxId);
+    const hasMagic = has('upxMagic');
+    const hasUpxText = has('upxInfo') || has('upxId');
     const parsed = parseElf(bytes, file.truncated);
     const sectionPackers = parsed.ok
       ? [...new Set(parsed.elf.sections.map((s) => packerSections[s.name]).filter((p): p is string => p !== undefined))]
@@ -55,7 +63,7 @@ export const packer: FileAnalyzer = {
     if (sectionPackers.includes('MPRESS')) {
       signals.push({ analyzer: 'packer', rule: 'packer.mpress', strength: 'weak', summary: 'packed with MPRESS', location });
     }
-    if (ezuriMarkers.every((marker) => bytes.includes(marker))) {
+    if (has('ezuriRun') && has('ezuriDecrypt')) {
       signals.push({
         analyzer: 'packer',
         rule: 'packer.ezuri',
@@ -79,7 +87,7 @@ export const packer: FileAnalyzer = {
         }
       }
     }
-    if (bytes.includes(memfdCreate) && memoryExec.some((name) => bytes.includes(name))) {
+    if (has('memfdCreate') && (has('fexecve') || has('execveat'))) {
       signals.push({
         analyzer: 'packer',
         rule: 'packer.memfd-exec',

@@ -8,6 +8,7 @@ import { isSeverity } from '../../core/severity.ts';
 import type { FileAnalyzer, FileHead } from '../file-analyzer.ts';
 import type { Signal, SignalStrength } from '../signal.ts';
 import { isExecutableMode } from '../layer-entry.ts';
+import { contentScan } from './content-scan.ts';
 import { executableKind } from './executable-kind.ts';
 import { fileLocation } from './file-location.ts';
 
@@ -36,7 +37,7 @@ export const yaraRules: FileAnalyzer = {
     const location = fileLocation(file);
     let matches;
     try {
-      matches = signatures.yara.scan(file.bytes);
+      matches = contentScan(file, signatures).matches;
     } catch (error) {
       if (isNomineError(error) && error.code === 'timeout') {
         return [{ analyzer: 'yara', rule: 'yara.timeout', strength: 'weak', summary: error.message, location }];

@@ -1,0 +1,287 @@
+/**
+ * The profile engine: what `nomine agent run` does with every attributed event. Per event: advance the profile's
+ * phase, gather the facts the event does not carry (drift, the scanner's verdict on the executable), judge, act
+ * according to the workload's mode, alert, then learn what poisoning allows. Acting comes before everything slow:
+ * an executable outside an enforcing profile is killed before the scanner looks at it.
+ */
+import type { Alert } from '../alerts/alert.ts';
+import type { AlertDraft } from '../alerts/aggregate.ts';
+import type { Entity } from './entity.ts';
+import type { RuntimeEvent } from './event.ts';
+import type { EntityRegistry } from './entity-registry.ts';
+import type { SustainedCpu } from '../profile/cpu-envelope.ts';
+import type { Deviation } from '../profile/deviation.ts';
+import type { ExecutableJudge } from '../profile/detectors/executable-verdict.ts';
+import type { createOriginResolver } from '../profile/detectors/executable-origin.ts';
+import { isEnforcing, judge, type JudgeFacts } from '../profile/judge.ts';
+import { learn } from '../profile/learn.ts';
+import { createProfile, nextPhase, type LifecycleSettings } from '../profile/lifecycle.ts';
+import type { MiningPools } from '../profile/mining-pools.ts';
+import { poisoningVerdict } from '../profile/poisoning.ts';
+import type { EnforcementMode, Profile } from '../profile/profile.ts';
+import type { ProfileChange, ProfileStore } from '../profile/profile-store.ts';
+import { profileIdFor, workloadFor, workloadKeyFor } from '../profile/workload-key.ts';
+import type { ActionOutcome, ActionTarget, Actuator } from '../profile/actuators/actuator.ts';
+
+/** Poisoned processes remembered so their later events are never learned. */
+const maxPoisonedProcesses = 16_384;
+/** How often learned changes are written to the store (phase changes are written at once). */
+export const profileFlushIntervalMs = 1000;
+
+export interface ProfileEngineOptions {
+  store: ProfileStore;
+  registry: EntityRegistry;
+  pools: MiningPools;
+  settings: LifecycleSettings;
+  /** Mode of a workload seen for the first time. */
+  defaultMode: EnforcementMode;
+  /** Mode of the host entity's profile (learn by default: a host runs everything; poisoning still alerts). */
+  hostMode: EnforcementMode;
+  executables: ExecutableJudge;
+  origins: ReturnType<typeof createOriginResolver>;
+  actuators: { kill: Actuator; stop: Actuator };
+  alerts: { submit(draft: AlertDraft): Alert | undefined };
+  /** In-kernel enforcement of stratum-port connects, when the sensor has it: told each entity's current mode. */
+  kernelEnforcement?: (entity: Entity, mode: EnforcementMode) => void;
+  now: () => number;
+  log: (message: string) => void;
+}
+
+export interface ProfileEngineStats {
+  profiles: number;
+  learning: number;
+  enforcing: number;
+  deviations: number;
+  actions: Record<string, number>;
+  storeErrors: number;
+}
+
+export interface ProfileEngine {
+  handle(event: RuntimeEvent): Promise<void>;
+  /** Re-reads a profile from the store (after `nomine profile approve|relearn|set-mode` changed it). */
+  reload(profileId: string): Promise<void>;
+  /** Writes pending learned changes and phase checks; called on a timer and at shutdown. */
+  tick(): Promise<void>;
+  profiles(): Profile[];
+  stats(): ProfileEngineStats;
+}
+
+interface Tracked {
+  profile: Profile;
+  /** The stored revision this copy started from, for the store's optimistic update. */
+  stored: Profile | undefined;
+  dirty: ProfileChange | undefined;
+}
+
+export function createProfileEngine(options: ProfileEngineOptions): ProfileEngine {
+  const byProfileId = new Map<string, Tracked>();
+  const profileOfEntity = new Map<string, string>();
+  const cpuByEntity = new Map<string, SustainedCpu>();
+  const poisoned = new Set<string>();
+  const loading = new Map<string, Promise<Tracked>>();
+  const stats: ProfileEngineStats = { profiles: 0, learning: 0, enforcing: 0, deviations: 0, actions: {}, storeErrors: 0 };
+
+  async function save(tracked: Tracked, change: ProfileChange): Promise<void> {
+    const now = options.now();
+    try {
+      if (tracked.stored) await options.store.update(tracked.profile, tracked.stored, now, change);
+      else await options.store.create(tracked.profile, now);
+      tracked.stored = tracked.profile;
+      tracked.dirty = undefined;
+    } catch (error) {
+      // Someone else (the CLI) changed it: their word wins for mode and phase; keep what we learned meanwhile.
+      stats.storeErrors += 1;
+      const fresh = await options.store.load(tracked.profile.id).catch(() => undefined);
+      if (fresh) {
+        tracked.stored = fresh;
+        tracked.profile = { ...tracked.profile, mode: fresh.mode, phase: fresh.phase, revision: fresh.revision, ...(fresh.enforcingSince !== undefined ? { enforcingSince: fresh.enforcingSince } : {}) };
+        tracked.dirty = change;
+      } else {
+        options.log(`could not save profile ${tracked.profile.id}: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  async function profileFor(entity: Entity): Promise<Tracked> {
+    const known = byProfileId.get(profileOfEntity.get(entity.id) ?? '');
+    if (known) return known;
+    const key = workloadKeyFor(entity);
+    const id = profileIdFor(key);
+    profileOfEntity.set(entity.id, id);
+    const tracked = byProfileId.get(id) ?? (await loadOrCreate(entity, id, key));
+    options.kernelEnforcement?.(entity, tracked.profile.mode);
+    return tracked;
+  }
+
+  /** Tells the kernel side the mode of every running entity of a profile whose mode changed. */
+  function syncKernel(profile: Profile): void {
+    if (!options.kernelEnforcement) return;
+    for (const [entityId, profileId] of profileOfEntity) {
+      if (profileId !== profile.id) continue;
+      const entity = options.registry.byId(entityId);
+      if (entity && !options.registry.isStopped(entityId)) options.kernelEnforcement(entity, profile.mode);
+      else profileOfEntity.delete(entityId);
+    }
+  }
+
+  async function loadOrCreate(entity: Entity, id: string, key: ReturnType<typeof workloadKeyFor>): Promise<Tracked> {
+    let pending = loading.get(id);
+    if (!pending) {
+      pending = (async () => {
+        const stored = await options.store.load(id);
+        let tracked: Tracked;
+        if (stored) tracked = { profile: stored, stored, dirty: undefined };
+        else {
+          // A new image of a known workload relearns, in the mode the user chose for the workload.
+          const previous = await options.store.latestForWorkload(workloadFor(entity)).catch(() => undefined);
+          const mode = previous?.mode ?? (entity.id === 'host' ? options.hostMode : options.defaultMode);
+          tracked = { profile: createProfile(entity, options.now(), mode), stored: undefined, dirty: undefined };
+          await save(tracked, { kind: 'created', detail: previous ? `image changed from ${previous.key.imageDigest.slice(0, 19)}: relearning` : 'first seen' });
+          options.log(`profile ${id} for ${key.workload} (${entity.image ?? key.imageDigest}): learning${previous ? ' again: the image changed' : ''}, mode ${mode}`);
+        }
+        byProfileId.set(id, tracked);
+        return tracked;
+      })().finally(() => loading.delete(id));
+      loading.set(id, pending);
+    }
+    return pending;
+  }
+
+  function targetOf(event: RuntimeEvent, entity: Entity): ActionTarget {
+    return { entityId: entity.id, entityName: entity.name, runtime: entity.runtime, pid: event.pid, ...(event.mntns ?? entity.mntns ? { mntns: (event.mntns ?? entity.mntns)! } : {}), ...(entity.pid ? { initPid: entity.pid } : {}) };
+  }
+
+  async function act(mode: EnforcementMode, event: RuntimeEvent, entity: Entity): Promise<ActionOutcome> {
+    if (event.type === 'cpu-sample' || event.type === 'syscalls' || mode === 'alert' || mode === 'learn') {
+      const why = mode === 'learn' || mode === 'alert' ? `mode ${mode}: alert only` : 'no single process to act on';
+      return { taken: 'none', reason: mode === 'stop' && event.type === 'cpu-sample' ? 'mode stop: CPU alerts do not stop containers on their own' : why, tookMs: 0 };
+    }
+    // The eBPF sensor already killed a connect to a stratum port in the kernel, before it could say anything.
+    if (event.type === 'connect' && (event as { killedInKernel?: boolean }).killedInKernel) {
+      stats.actions.killed = (stats.actions.killed ?? 0) + 1;
+      return { taken: 'killed', reason: `process ${event.pid} was killed in the kernel as it connected (eBPF, before any data was sent)`, tookMs: 0 };
+    }
+    const outcome = await (mode === 'stop' ? options.actuators.stop : options.actuators.kill).apply(targetOf(event, entity));
+    stats.actions[outcome.taken] = (stats.actions[outcome.taken] ?? 0) + 1;
+    return outcome;
+  }
+
+  async function raise(tracked: Tracked, entity: Entity, event: RuntimeEvent, deviation: Deviation): Promise<void> {
+    stats.deviations += 1;
+    const { profile } = tracked;
+    const outcome = await act(profile.mode, event, entity);
+    const actionText = outcome.taken === 'none' ? '' : `; ${outcome.reason}`;
+    options.alerts.submit({
+      at: event.at,
+      dedupeKey: deviation.dedupeKey,
+      rule: deviation.rule,
+      severity: deviation.severity,
+      message: `${profile.key.workload} (${entity.runtime === 'host' ? 'host' : `container ${entity.name}`}) ${deviation.summary}${actionText}.`,
+      entity: { id: entity.id, name: entity.name },
+      workload: profile.key.workload,
+      profileId: profile.id,
+      ...(entity.image ? { image: entity.image } : {}),
+      imageDigest: profile.key.imageDigest,
+      seen: deviation.seen,
+      allowed: deviation.allowed,
+      mode: profile.mode,
+      phase: profile.phase,
+      action: { taken: outcome.taken, reason: outcome.reason },
+    });
+  }
+
+  function poisonKey(entityId: string, pid: number): string {
+    return `${entityId}:${pid}`;
+  }
+
+  return {
+    async handle(event) {
+      const entity = options.registry.byId(event.entityId);
+      if (!entity) return;
+      const tracked = await profileFor(entity);
+      const now = options.now();
+      const advanced = nextPhase(tracked.profile, now, options.settings);
+      if (advanced !== tracked.profile) {
+        tracked.profile = advanced;
+        options.log(`profile ${advanced.id} (${advanced.key.workload}) is now ${advanced.phase}${advanced.phase === 'enforcing' ? `, mode ${advanced.mode}` : ''}`);
+        await save(tracked, { kind: 'phase-changed', detail: `${advanced.phase} after ${Math.round((now - advanced.learningStartedAt) / 1000)} s` });
+      }
+      if (event.type === 'exit') {
+        poisoned.delete(poisonKey(entity.id, event.pid));
+        return;
+      }
+      const facts: JudgeFacts = {};
+      const cpu = cpuByEntity.get(entity.id);
+      if (cpu) facts.cpu = cpu;
+      if (event.type === 'exec') facts.exeOrigin = await options.origins.origin(event.pid, event.exe, event.mntns ?? entity.mntns);
+
+      let judgement = judge(tracked.profile, event, facts, options.pools);
+      if (judgement.cpu) cpuByEntity.set(entity.id, judgement.cpu);
+      if (!judgement.allowed) {
+        if (judgement.deviation.onItsFace || isEnforcing(tracked.profile)) await raise(tracked, entity, event, judgement.deviation);
+        if (judgement.deviation.onItsFace && event.type === 'exec') remember(poisonKey(entity.id, event.pid));
+      }
+      // The scanner's look at the executable is slower; it comes after any action and decides what may be learned.
+      if (event.type === 'exec' && event.sha256) {
+        const verdict = await options.executables.judge(event.pid, event.sha256, event.exe);
+        if (verdict && verdict.verdict !== 'clean') {
+          facts.minerVerdict = { rule: verdict.reasons[0]?.split(':')[0] ?? 'scan', summary: verdict.reasons.join('; ') };
+          const withVerdict = judge(tracked.profile, event, facts, options.pools);
+          if (!withVerdict.allowed && judgement.allowed) await raise(tracked, entity, event, withVerdict.deviation);
+          remember(poisonKey(entity.id, event.pid));
+          judgement = withVerdict;
+        }
+      }
+      if (poisoned.has(poisonKey(entity.id, event.pid))) return;
+      const learned = learn(tracked.profile, event, now, poisoningVerdict(event, facts, options.pools));
+      if (learned.profile !== tracked.profile) {
+        tracked.profile = learned.profile;
+        if (learned.changed) tracked.dirty = { kind: 'learned', detail: `${event.type}${event.type === 'exec' ? ` ${event.exe}` : event.type === 'connect' ? ` ${event.address}:${event.port}` : event.type === 'file-write' ? ` ${event.path}` : ''}` };
+        else tracked.dirty ??= { kind: 'learned', detail: 'envelope' };
+      }
+
+      function remember(key: string): void {
+        if (poisoned.size >= maxPoisonedProcesses) poisoned.delete(poisoned.values().next().value!);
+        poisoned.add(key);
+      }
+    },
+    async reload(profileId) {
+      const tracked = byProfileId.get(profileId);
+      const fresh = await options.store.load(profileId);
+      if (!fresh) byProfileId.delete(profileId);
+      else if (tracked) {
+        tracked.profile = fresh;
+        tracked.stored = fresh;
+        tracked.dirty = undefined;
+        syncKernel(fresh);
+      }
+    },
+    async tick() {
+      const now = options.now();
+      for (const tracked of byProfileId.values()) {
+        const advanced = nextPhase(tracked.profile, now, options.settings);
+        if (advanced !== tracked.profile) {
+          tracked.profile = advanced;
+          options.log(`profile ${advanced.id} (${advanced.key.workload}) is now ${advanced.phase}, mode ${advanced.mode}`);
+          await save(tracked, { kind: 'phase-changed', detail: `${advanced.phase} after ${Math.round((now - advanced.learningStartedAt) / 1000)} s` });
+        } else if (tracked.dirty) await save(tracked, tracked.dirty);
+        // Pick up changes the CLI made (approve, relearn, set-mode) while nothing is pending here.
+        if (!tracked.dirty) {
+          const fresh = await options.store.load(tracked.profile.id).catch(() => undefined);
+          if (fresh && fresh.revision !== tracked.profile.revision) {
+            const modeChanged = fresh.mode !== tracked.profile.mode;
+            tracked.profile = fresh;
+            tracked.stored = fresh;
+            if (modeChanged) syncKernel(fresh);
+            options.log(`profile ${fresh.id} changed in the store: mode ${fresh.mode}, ${fresh.phase}`);
+          }
+        }
+      }
+    },
+    profiles: () => [...byProfileId.values()].map((tracked) => tracked.profile),
+    stats() {
+      const profiles = [...byProfileId.values()].map((tracked) => tracked.profile);
+      return { ...stats, profiles: profiles.length, learning: profiles.filter((p) => p.phase === 'learning').length, enforcing: profiles.filter((p) => p.phase === 'enforcing').length };
+    },
+  };
+}

@@ -78,6 +78,16 @@ export function createProfileEngine(options: ProfileEngineOptions): ProfileEngin
   const profileOfEntity = new Map<string, string>();
   const cpuByEntity = new Map<string, SustainedCpu>();
   const poisoned = new Set<string>();
+  /** Executables a process added to its profile by running, so they can be forgotten if it turns out malicious. */
+  const taughtBy = new Map<string, string>();
+
+  function forget(tracked: Tracked, exe: string): void {
+    const processes = tracked.profile.allow.processes.filter((p) => !(p.exe === exe && p.source === 'learned'));
+    if (processes.length === tracked.profile.allow.processes.length) return;
+    tracked.profile = { ...tracked.profile, allow: { ...tracked.profile.allow, processes }, revision: tracked.profile.revision + 1 };
+    tracked.dirty = { kind: 'learned', detail: `forgot ${exe}: the process that ran it turned out malicious` };
+    options.log(`profile ${tracked.profile.id}: forgot ${exe}, whose process turned out malicious`);
+  }
   const loading = new Map<string, Promise<Tracked>>();
   const stats: ProfileEngineStats = { profiles: 0, learning: 0, enforcing: 0, deviations: 0, actions: {}, storeErrors: 0 };
 
@@ -208,6 +218,7 @@ export function createProfileEngine(options: ProfileEngineOptions): ProfileEngin
       }
       if (event.type === 'exit') {
         poisoned.delete(poisonKey(entity.id, event.pid));
+        taughtBy.delete(poisonKey(entity.id, event.pid));
         return;
       }
       const facts: JudgeFacts = {};
@@ -222,8 +233,9 @@ export function createProfileEngine(options: ProfileEngineOptions): ProfileEngin
         if (judgement.deviation.onItsFace && event.type === 'exec') remember(poisonKey(entity.id, event.pid));
       }
       // The scanner's look at the executable is slower; it comes after any action and decides what may be learned.
-      if (event.type === 'exec' && event.sha256) {
-        const verdict = await options.executables.judge(event.pid, event.sha256, event.exe);
+      if (event.type === 'exec') {
+        const verdict = await options.executables.judge(event.pid, event.sha256, event.exe, entity.runtime === 'host' ? undefined : entity.pid);
+        if (verdict && !event.sha256) event.sha256 = verdict.sha256;
         if (verdict && verdict.verdict !== 'clean') {
           facts.minerVerdict = { rule: verdict.reasons[0]?.split(':')[0] ?? 'scan', summary: verdict.reasons.join('; ') };
           const withVerdict = judge(tracked.profile, event, facts, options.pools);
@@ -232,8 +244,20 @@ export function createProfileEngine(options: ProfileEngineOptions): ProfileEngin
           judgement = withVerdict;
         }
       }
+      if (!judgement.allowed && judgement.deviation.onItsFace && event.type !== 'exec') {
+        // A process that turned out malicious after its exec (it dialled a pool) must not stay in the profile
+        // through the executable it brought in: forget what it alone taught.
+        remember(poisonKey(entity.id, event.pid));
+        const taught = taughtBy.get(poisonKey(entity.id, event.pid));
+        if (taught) forget(tracked, taught);
+      }
       if (poisoned.has(poisonKey(entity.id, event.pid))) return;
+      const before = event.type === 'exec' ? tracked.profile.allow.processes.length : 0;
       const learned = learn(tracked.profile, event, now, poisoningVerdict(event, facts, options.pools));
+      if (event.type === 'exec' && learned.profile.allow.processes.length > before) {
+        if (taughtBy.size >= maxPoisonedProcesses) taughtBy.delete(taughtBy.keys().next().value!);
+        taughtBy.set(poisonKey(entity.id, event.pid), event.exe);
+      }
       if (learned.profile !== tracked.profile) {
         tracked.profile = learned.profile;
         if (learned.changed) tracked.dirty = { kind: 'learned', detail: `${event.type}${event.type === 'exec' ? ` ${event.exe}` : event.type === 'connect' ? ` ${event.address}:${event.port}` : event.type === 'file-write' ? ` ${event.path}` : ''}` };

@@ -3,7 +3,8 @@
  * is judged too) go through the same file analyzers and verdict as `nomine scan`. A miner flagged here is never
  * learned and alerts even while the workload is still learning. Verdicts are cached by SHA-256 (bounded).
  */
-import { open } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
 import { fileAnalyzers } from '../../scan/analyzers/index.ts';
 import { runAnalyzers } from '../../scan/file-analysis.ts';
 import type { FileAnalyzer } from '../../scan/file-analyzer.ts';
@@ -18,43 +19,66 @@ export interface ExecutableVerdict {
   verdict: 'malicious' | 'suspicious' | 'clean';
   /** `rule: summary` of the signals that decided it. */
   reasons: string[];
+  /** SHA-256 of the bytes judged (computed here when the event had none). */
+  sha256: string;
 }
 
 export interface ExecutableJudge {
-  judge(pid: number, sha256: string, exePath: string): Promise<ExecutableVerdict | undefined>;
+  /**
+   * `rootPid`: a process of the same container (its init) whose /proc/PID/root leads to the file when the process
+   * itself is already gone (a miner killed in the kernel a millisecond after exec). The bytes read that way are only
+   * judged when their SHA-256 is the one the event carries, or when the event carries none.
+   */
+  judge(pid: number, sha256: string | undefined, exePath: string, rootPid?: number): Promise<ExecutableVerdict | undefined>;
 }
 
 export function createExecutableJudge(signatures: Signatures): ExecutableJudge {
   const analyzers: FileAnalyzer[] = Object.values(fileAnalyzers);
   const cache = new Map<string, Promise<ExecutableVerdict | undefined>>();
 
-  async function judgeBytes(pid: number, sha256: string, exePath: string): Promise<ExecutableVerdict | undefined> {
-    let handle;
+  async function openExecutable(pid: number, exePath: string, rootPid: number | undefined): Promise<{ handle: FileHandle; viaRoot: boolean } | undefined> {
     try {
-      handle = await open(`/proc/${pid}/exe`, 'r');
+      return { handle: await open(`/proc/${pid}/exe`, 'r'), viaRoot: false };
     } catch {
-      return undefined; // the process exited before it could be read: nothing to judge, and said by the caller's hashError
+      if (rootPid === undefined || !exePath.startsWith('/')) return undefined;
+      try {
+        return { handle: await open(`/proc/${rootPid}/root${exePath}`, 'r'), viaRoot: true };
+      } catch {
+        return undefined; // gone, and its file with it: nothing to judge
+      }
     }
+  }
+
+  async function judgeBytes(pid: number, expected: string | undefined, exePath: string, rootPid: number | undefined): Promise<ExecutableVerdict | undefined> {
+    const opened = await openExecutable(pid, exePath, rootPid);
+    if (!opened) return undefined;
+    const { handle } = opened;
     try {
       const { size } = await handle.stat();
       const bytes = Buffer.alloc(Math.min(size, maxJudgedBytes));
       const { bytesRead } = await handle.read(bytes, 0, bytes.length, 0);
+      const whole = bytesRead === size;
+      const sha256 = whole ? createHash('sha256').update(bytes.subarray(0, bytesRead)).digest('hex') : expected;
+      // Through the root, the path may name another file by now: judge it only when it is the one that ran.
+      if (opened.viaRoot && expected !== undefined && sha256 !== expected) return undefined;
+      if (sha256 === undefined) return undefined;
       const entry = { path: exePath.replace(/^\/+/, ''), type: 'file' as const, size, mode: 0o755 };
       const head = bytes.subarray(0, Math.min(bytesRead, 4096));
       const wanted = analyzers.filter((analyzer) => analyzer.wants({ entry, head }));
-      const result = await runAnalyzers(wanted, { entry, bytes: bytes.subarray(0, bytesRead), truncated: bytesRead < size, sha256, layer: 'runtime' }, signatures);
+      const result = await runAnalyzers(wanted, { entry, bytes: bytes.subarray(0, bytesRead), truncated: !whole, sha256, layer: 'runtime' }, signatures);
       const decision = decideVerdict(result.signals);
-      return { verdict: decision.verdict, reasons: decision.reasons };
+      return { verdict: decision.verdict, reasons: decision.reasons, sha256 };
     } finally {
       await handle.close();
     }
   }
 
   return {
-    judge(pid, sha256, exePath) {
+    judge(pid, sha256, exePath, rootPid) {
+      if (sha256 === undefined) return judgeBytes(pid, undefined, exePath, rootPid).catch(() => undefined);
       let verdict = cache.get(sha256);
       if (!verdict) {
-        verdict = judgeBytes(pid, sha256, exePath).catch(() => undefined);
+        verdict = judgeBytes(pid, sha256, exePath, rootPid).catch(() => undefined);
         if (cache.size >= maxCachedVerdicts) cache.delete(cache.keys().next().value!);
         cache.set(sha256, verdict);
         // A process gone before reading leaves no verdict; let the next sighting try again.

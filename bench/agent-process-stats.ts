@@ -1,0 +1,133 @@
+/**
+ * What the runtime benchmarks measure about processes and containers, read from the kernel rather than asked of
+ * the processes: CPU time (utime + stime of /proc/PID/stat), resident memory (VmRSS of /proc/PID/status), a
+ * process's children by name (the agent's bpftrace), other tracers running on the node (noise worth reporting), a
+ * container's CPU time from its cgroup (v1 cpuacct or v2 cpu.stat), and quantiles of samples.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Kernel clock ticks per second for /proc/PID/stat times (`getconf CLK_TCK`; 100 on every Linux/x86_64 build). */
+const clockTicks = 100;
+
+interface ProcStat {
+  pid: number;
+  comm: string;
+  ppid: number;
+  cpuSeconds: number;
+}
+
+function readStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // comm is in parentheses and may itself hold spaces and parentheses: the fields start after the last ')'.
+  const close = text.lastIndexOf(')');
+  const fields = text.slice(close + 2).split(' ');
+  // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
+  return { pid, comm: text.slice(text.indexOf('(') + 1, close), ppid: Number(fields[1]), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / clockTicks };
+}
+
+/** CPU seconds (user + system) the process has used; 0 once it is gone. */
+export function cpuSecondsOf(pid: number): number {
+  return readStat(pid)?.cpuSeconds ?? 0;
+}
+
+/** Resident set size in bytes; 0 once the process is gone. */
+export function rssBytesOf(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function allProcesses(): ProcStat[] {
+  const stats: ProcStat[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readStat(Number(name));
+    if (stat) stats.push(stat);
+  }
+  return stats;
+}
+
+/** Pids of `parent`'s children whose comm is `comm`. */
+export function childrenNamed(parent: number, comm: string): number[] {
+  return allProcesses().filter((p) => p.ppid === parent && p.comm === comm).map((p) => p.pid);
+}
+
+/** Descendants of `root` (children, grandchildren, …). */
+export function descendantsOf(root: number): number[] {
+  const all = allProcesses();
+  const found: number[] = [];
+  let frontier = [root];
+  while (frontier.length) {
+    const next = all.filter((p) => frontier.includes(p.ppid)).map((p) => p.pid);
+    found.push(...next);
+    frontier = next;
+  }
+  return found;
+}
+
+/** Tracers on the node the bench did not start (other agents' bpftrace): they add kernel work to every traced syscall. */
+export function foreignTracers(own: readonly number[]): { pid: number; args: string }[] {
+  return allProcesses()
+    .filter((p) => p.comm === 'bpftrace' && !own.includes(p.pid))
+    .map((p) => {
+      let args = '';
+      try {
+        args = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+      } catch {
+        // gone meanwhile
+      }
+      return { pid: p.pid, args };
+    });
+}
+
+/** The 1-minute load average: how busy the node was around a measurement. */
+export function loadAverage(): number {
+  try {
+    return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU seconds a Docker container has used, from its cgroup (cgroupfs driver, v1 or v2); undefined when unreadable. */
+export function containerCpuSeconds(containerId: string): number | undefined {
+  const candidates = [
+    `/sys/fs/cgroup/cpuacct/docker/${containerId}/cpuacct.usage`,
+    `/sys/fs/cgroup/cpu,cpuacct/docker/${containerId}/cpuacct.usage`,
+    `/sys/fs/cgroup/docker/${containerId}/cpu.stat`,
+    `/sys/fs/cgroup/system.slice/docker-${containerId}.scope/cpu.stat`,
+  ];
+  for (const path of candidates) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      continue;
+    }
+    if (path.endsWith('cpuacct.usage')) return Number(text.trim()) / 1e9;
+    const match = /^usage_usec (\d+)/m.exec(text);
+    if (match) return Number(match[1]) / 1e6;
+  }
+  return undefined;
+}
+
+/** The q-quantile (0..1) of `values` by nearest rank; NaN when there are none. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+export function round(value: number, digits = 2): number {
+  if (!Number.isFinite(value)) return value;
+  return Math.round(value * 10 ** digits) / 10 ** digits;
+}

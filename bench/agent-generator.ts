@@ -97,6 +97,8 @@ export interface GeneratorRun {
   execRate: number;
   listen: string;
   connectPer1000?: number;
+  /** Generator processes sharing the rate (one cannot reach the top rates on its own once every syscall is traced). */
+  workers?: number;
 }
 
 /** Exec rate of a step: enough execs for a latency distribution at low rates, a small share at high ones. */
@@ -107,7 +109,7 @@ export function execRateFor(rate: number): number {
 /** One paced run inside the container; rejects when the generator fails or prints nothing usable. */
 export async function runGenerator(container: string, step: GeneratorRun): Promise<GeneratorReport> {
   const args = ['exec', container, generatorInImage, 'run', '--rate', String(step.rate), '--seconds', String(step.seconds), '--exec-rate', String(step.execRate), '--listen', step.listen,
-    '--connect-per-1000', String(step.connectPer1000 ?? 10), '--dir', '/tmp/gen', '--self', generatorInImage];
+    '--connect-per-1000', String(step.connectPer1000 ?? 10), '--dir', '/tmp/gen', '--self', generatorInImage, '--workers', String(step.workers ?? 1)];
   const result = await docker(args, (step.seconds + 60) * 1000);
   if (result.code !== 0) throw new Error(`the generator failed (exit ${result.code}): ${result.stderr.trim().slice(0, 500)}`);
   return parseGeneratorOutput(result.stdout);

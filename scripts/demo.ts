@@ -1,7 +1,9 @@
 /**
  * `make demo`: build an ordinary application image (a key-value daemon on busybox), slip a disguised miner-like
  * program into it the way an attacker who can push to a registry would, load it into the real Docker Engine, scan
- * it with nomine, and say what was found and why. Runs unattended; exits 0 when the demo showed what it should.
+ * it with nomine, and say what was found and why. Then the runtime story (scripts/demo-runtime.ts): a workload is
+ * learned in seconds, enforces on its own, and a miner dropped into it is killed, with an alert saying why. Runs
+ * unattended; exits 0 when the demo showed what it should.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -9,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMinerFixtures } from '../test/helpers/fixtures.ts';
 import { busyboxApplets, dockerUnavailable, writeDockerArchive } from '../test/helpers/image-builder.ts';
+import { runRuntimeDemo } from './demo-runtime.ts';
 
 const say = (text: string) => process.stdout.write(`\n== ${text}\n`);
 const work = await mkdtemp(join(tmpdir(), 'nomine-demo-'));
@@ -60,9 +63,14 @@ try {
   console.log(`   ${cached}/${report.images[0]!.layers.length} layers served from the cache in $NOMINE_HOME/nomine.db`);
 
   const paths = report.findings.map((finding) => finding.path);
-  const ok = first.status === 1 && paths.includes('/usr/local/lib/kv/kv-compactd') && paths.includes('/tmp/kswapd0') && !paths.includes('/usr/local/bin/kv-daemon');
-  say(ok ? 'Demo complete: the disguised miner and the deleted dropper were found; the real application was left alone.' : 'Demo did NOT show what it should: see the output above.');
+  const scanOk = first.status === 1 && paths.includes('/usr/local/lib/kv/kv-compactd') && paths.includes('/tmp/kswapd0') && !paths.includes('/usr/local/bin/kv-daemon');
+  console.log(scanOk ? '   the disguised miner and the deleted dropper were found; the real application was left alone' : '   the scan did NOT find what it should');
   if (!dockerMissing) spawnSync('docker', ['rmi', '-f', image], { stdio: 'ignore' });
+
+  const runtime = await runRuntimeDemo({ firstStep: 5 });
+  const ok = scanOk && runtime.ok;
+  const stopped = runtime.story === 'container' ? 'a miner dropped into a running workload was killed before its pool login' : 'a miner started on the host was detected and alerted on (fallback: /proc sensor, alert only)';
+  say(ok ? `Demo complete: the disguised miner and the deleted dropper were found in the image; ${stopped}.` : 'Demo did NOT show what it should: see the output above.');
   process.exitCode = ok ? 0 : 1;
 } finally {
   await rm(work, { recursive: true, force: true });

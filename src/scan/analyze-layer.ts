@@ -180,7 +180,7 @@ async function readWantedFile(entry: LayerEntry, body: EntryBody, options: Layer
   // The analyzed prefix goes straight into memory the analysis provides (shared with its workers) when it has
   // room for it; waiting for that room is what pauses the layer while analysis catches up.
   const keep = Math.min(entry.size, limits.maxAnalyzedFileBytes);
-  const reserved = options.analysis.reserve?.(keep, limits.maxAnalysisInFlightBytes);
+  const reserved = options.analysis.reserve?.(keep, limits);
   const target = reserved ? await reserved : Buffer.allocUnsafe(keep);
   const hash = createHash('sha256');
   let kept = 0;

@@ -4,6 +4,7 @@
  * SHA-256 for the life of the scan: the same binary in ten layers or ten images is analyzed once.
  */
 import { toNomineError } from '../core/errors.ts';
+import type { Limits } from '../platform/limits.ts';
 import type { Signatures } from '../signatures/signatures.ts';
 import type { FileAnalyzer } from './file-analyzer.ts';
 import type { FileContent } from './layer-entry.ts';
@@ -19,11 +20,12 @@ export interface FileAnalysis {
   /** Analyzes `file`; when its bytes came from reserve(), the analysis owns them and reuses them once it settles. */
   analyze(file: FileContent, analyzerIds: readonly string[]): Promise<AnalysisResult>;
   /**
-   * Room for `bytes` of file content that worker threads read in place (no copy per file), in an area of
-   * `capacity` bytes shared by every file in flight; resolves when that much is free, which is what holds the
-   * layer stream back. Undefined (now) when this analysis has no such area or the file does not fit it.
+   * Room for `bytes` of file content that worker threads read in place (no copy per file), in an area shared by
+   * every file in flight (`limits` size it: maxAnalysisInFlightBytes for the files in flight, maxAnalyzedFileBytes
+   * for the largest); resolves when that much is free, which is what holds the layer stream back. Undefined (now)
+   * when this analysis has no such area.
    */
-  reserve?(bytes: number, capacity: number): Promise<Buffer> | undefined;
+  reserve?(bytes: number, limits: Pick<Limits, 'maxAnalysisInFlightBytes' | 'maxAnalyzedFileBytes'>): Promise<Buffer> | undefined;
   /** Gives back a buffer from reserve() that will not be analyzed after all. */
   release?(buffer: Buffer): void;
   close(): Promise<void>;

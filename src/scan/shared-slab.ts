@@ -1,8 +1,10 @@
 /**
  * Shared slab: one SharedArrayBuffer that file contents are read into for analysis, so worker threads read them in
  * place instead of receiving a copy, and the memory is allocated (and its pages faulted in) once per scan instead of
- * once per file. Regions are handed out as a ring in request order; a request waits until the oldest regions are
- * released, which is what holds back the layer stream when analysis lags (the slab's size bounds the bytes in flight).
+ * once per file. Regions are handed out as a ring over the first `ringBytes` in request order; a request waits until
+ * the oldest regions are released, which is what holds back the layer stream when analysis lags (the ring bounds
+ * the bytes in flight). A file larger than the ring waits for the slab to empty and takes it whole, so pages past
+ * the ring are only touched by images that hold such files.
  */
 
 export interface SlabRegion {
@@ -17,6 +19,7 @@ interface Live extends SlabRegion {
 export class SharedSlab {
   readonly buffer: SharedArrayBuffer;
   readonly capacity: number;
+  readonly ringBytes: number;
   /** Regions in allocation order from index #first on; the first is the oldest not yet given back to the ring. */
   #live: Live[] = [];
   #first = 0;
@@ -24,8 +27,9 @@ export class SharedSlab {
   #held = 0;
   #waiting: { size: number; resolve: (region: SlabRegion) => void }[] = [];
 
-  constructor(capacity: number) {
+  constructor(capacity: number, ringBytes = capacity) {
     this.capacity = capacity;
+    this.ringBytes = Math.min(ringBytes, capacity);
     this.buffer = new SharedArrayBuffer(capacity);
   }
 
@@ -70,9 +74,10 @@ export class SharedSlab {
     const oldest = this.#live[this.#first]?.offset;
     let offset: number | undefined;
     if (oldest === undefined) offset = 0;
+    else if (size > this.ringBytes) offset = undefined; // a file larger than the ring needs the slab to itself
     else if (this.#head > oldest) {
       // Not wrapped: free space runs from head to the end, then from the start to the oldest region.
-      if (this.#head + size <= this.capacity) offset = this.#head;
+      if (this.#head + size <= this.ringBytes) offset = this.#head;
       else if (size <= oldest) offset = 0;
     } else if (this.#head + size <= oldest) offset = this.#head; // wrapped: free space lies between head and oldest
     if (offset === undefined) return undefined;

@@ -63,8 +63,8 @@ export function workerAnalysis(size: number, data: AnalysisWorkerData): FileAnal
     slab!.release(region);
   };
   return {
-    reserve(bytes, capacity) {
-      slab ??= new SharedSlab(capacity);
+    reserve(bytes, limits) {
+      slab ??= new SharedSlab(Math.max(limits.maxAnalyzedFileBytes, limits.maxAnalysisInFlightBytes), limits.maxAnalysisInFlightBytes);
       if (bytes < 1 || bytes > slab.capacity) return undefined;
       const shared = slab;
       return shared.reserve(bytes).then((region) => {

@@ -7,9 +7,9 @@
  * other tests use at the same time keeps running and keeps its containers.
  */
 import { strict as assert } from 'node:assert';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { createContainerdRuntime } from '../../src/agent/runtimes/containerd-run
 import { createDockerRuntime, type DockerRuntime } from '../../src/agent/runtimes/docker-runtime.ts';
 import type { RuntimeStatus } from '../../src/agent/runtimes/runtime.ts';
 import { busyboxRootfs, dockerUnavailable, tarDirectory } from '../helpers/image-builder.ts';
+import { PrivateDockerd } from '../helpers/private-dockerd.ts';
 
 const run = promisify(execFile);
 const unavailable = process.getuid?.() === 0 ? await dockerUnavailable() : 'needs root (reads /proc of container processes)';
@@ -204,49 +205,6 @@ describe('entities of the real Docker Engine', { skip: unavailable, timeout: 60_
     assert.equal(changes.filter((c) => c.type === 'stop' && c.entityId === id).length, 1);
   });
 });
-
-/** A private Docker Engine: own socket, data root and exec root; started and stopped by this test only. */
-class PrivateDockerd {
-  private child?: ChildProcess;
-  readonly socket: string;
-  constructor(readonly dir: string) {
-    this.socket = join(dir, 'docker.sock');
-  }
-
-  async start(): Promise<void> {
-    const log = await open(join(this.dir, 'dockerd.log'), 'a');
-    // Same flags as scripts/start-services.sh, plus what keeps it apart from the shared engine; a short shutdown
-    // timeout so a stop does not wait 10 s on each container.
-    this.child = spawn(
-      'dockerd',
-      ['--bridge=none', '--iptables=false', '--shutdown-timeout=2', '-H', `unix://${this.socket}`, '--data-root', join(this.dir, 'data'), '--exec-root', join(this.dir, 'exec'), '--pidfile', join(this.dir, 'docker.pid')],
-      { stdio: ['ignore', log.fd, log.fd] },
-    );
-    this.child.once('exit', () => void log.close().catch(() => undefined));
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      if (this.child.exitCode !== null) throw new Error(`the private dockerd exited; see ${this.dir}/dockerd.log`);
-      try {
-        await docker(['info', '--format', '{{.ServerVersion}}'], this.socket);
-        return;
-      } catch {
-        if (Date.now() > deadline) throw new Error(`the private dockerd did not answer; see ${this.dir}/dockerd.log`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }
-  }
-
-  /** SIGTERM to our dockerd (by its pid), SIGKILL if it does not go within the timeout. */
-  async stop(timeoutMs = 15_000): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    await exited;
-    clearTimeout(timer);
-  }
-}
 
 describe('Docker runtime across an engine restart', { skip: unavailable, timeout: 90_000 }, () => {
   let dir: string;

@@ -103,7 +103,7 @@ async function runAgent(flags: RunFlags): Promise<void> {
   const store = new ProfileStore(db);
   const [pools, signatures] = await Promise.all([loadMiningPools(config.signatures.dirs), loadSignatures(config.signatures.dirs)]);
   let docker: ReturnType<typeof createDockerClient> | undefined;
-  const dockerClient = () => (docker ??= createDockerClient());
+  const dockerClient = () => (docker ??= createDockerClient(flags.dockerSocket ? { socketPath: flags.dockerSocket } : {}));
   const settings = { learningMinMs: flags.learningMin, learningQuietMs: flags.learningQuiet };
 
   let engine: ReturnType<typeof createProfileEngine> | undefined;
@@ -118,6 +118,7 @@ async function runAgent(flags: RunFlags): Promise<void> {
     sensorOptions: { ...(ingest ? { ingest } : {}), ...(flags.pollMs ? { procfsPollMs: flags.pollMs } : {}), onListening: (address) => log(`listening for events on http://${address.host}:${address.port}/`) },
     queueCapacity: flags.queue,
     cpuIntervalMs: flags.cpuInterval,
+    ...(flags.dockerSocket ? { dockerSocket: flags.dockerSocket } : {}),
     onRuntimeStatus: (runtime, status) => {
       runtimeState[runtime] = status.kind;
       log(`${runtime} ${status.kind}: ${status.message}`);

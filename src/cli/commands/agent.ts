@@ -26,6 +26,7 @@ export interface SensorFlags {
   pollMs?: number;
   queue: number;
   cpuInterval: number;
+  dockerSocket?: string;
 }
 
 export function positiveInteger(name: string, min = 1, max = Number.MAX_SAFE_INTEGER) {
@@ -46,7 +47,8 @@ export function addSensorOptions(command: Command): Command {
     .option('--token-file <file>', 'file holding the bearer token --listen requires')
     .option('--poll-ms <ms>', 'with the /proc sensor: poll interval', positiveInteger('--poll-ms', 10, 60_000))
     .option('--queue <n>', 'events held between the sensor and processing; a burst beyond it is dropped and counted', positiveInteger('--queue', 16, 10_000_000), 65_536)
-    .option('--cpu-interval <ms>', 'CPU sample interval per entity (0: off)', positiveInteger('--cpu-interval', 0, 3_600_000), 5_000);
+    .option('--cpu-interval <ms>', 'CPU sample interval per entity (0: off)', positiveInteger('--cpu-interval', 0, 3_600_000), 5_000)
+    .option('--docker-socket <path>', 'Docker Engine socket (default $DOCKER_HOST or /var/run/docker.sock)');
 }
 
 export function ingestInputOf(flags: SensorFlags): IngestInput | undefined {
@@ -127,6 +129,7 @@ function watchCommand(): Command {
         sensorOptions: { ...(ingest ? { ingest } : {}), ...(flags.pollMs ? { procfsPollMs: flags.pollMs } : {}), onListening: (address) => process.stderr.write(`nomine agent: listening for events on http://${address.host}:${address.port}/\n`) },
         queueCapacity: flags.queue,
         cpuIntervalMs: flags.cpuInterval,
+        ...(flags.dockerSocket ? { dockerSocket: flags.dockerSocket } : {}),
         onRuntimeStatus: (runtime, status) => process.stderr.write(`nomine agent: ${runtime} ${status.kind}: ${status.message}\n`),
         onSensorStatus: (sensor, status) => process.stderr.write(`nomine agent: sensor ${sensor.name} ${status.kind}: ${status.message}\n`),
         onEvent: (event) => {

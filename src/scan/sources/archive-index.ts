@@ -19,6 +19,11 @@ const speculativeDocumentBytes = 64 * 1024;
 const maxLinkHops = 16;
 /** Large reads: the index pass walks every byte of a multi-gigabyte archive, and 64 KiB chunks cost twice the time. */
 const archiveReadChunk = 4 * 1024 * 1024;
+/**
+ * Layers stream through decompression far slower than they are read, so bigger reads only sit in buffers: 4 MiB
+ * reads held ~70 MB more resident memory over the benchmark image than 64 KiB ones, for no gain in speed.
+ */
+const layerReadChunk = 64 * 1024;
 
 export interface ArchiveIndex {
   path: string;
@@ -91,7 +96,7 @@ export async function indexArchive(path: string, limits: Limits): Promise<Archiv
   async function streamFiles(names: ReadonlySet<string>, visit: (entry: ArchiveEntry, stream: Readable) => Promise<void>): Promise<void> {
     const pending = new Set(names);
     if (pending.size === 0) return;
-    await walkTar(createReadStream(path, { highWaterMark: archiveReadChunk }), part, async (entry, stream): Promise<WalkVerdict> => {
+    await walkTar(createReadStream(path, { highWaterMark: layerReadChunk }), part, async (entry, stream): Promise<WalkVerdict> => {
       if (entry.type !== 'file' || !pending.delete(entry.name)) return 'continue';
       await visit(entry, stream);
       return pending.size === 0 ? 'stop' : 'continue';

@@ -37,6 +37,8 @@ const enforcingTimeoutMs = 40_000;
 const alertTimeoutMs = 10_000;
 /** The agent rereads profiles every second. */
 const modeChangeTimeoutMs = 10_000;
+/** After Ctrl-C, the demo exits at the latest this long later, cleaned up or not. */
+const interruptGraceMs = 15_000;
 /** The pool simulator's addresses, in order: another run (or test) may hold the first. */
 const poolHosts = ['127.0.0.2', '127.0.0.12', '127.0.0.22', '127.0.0.32'];
 const stratumPort = 3333;
@@ -65,25 +67,36 @@ interface Narrator {
   line(text: string): void;
 }
 
-function narrator(firstStep: number): Narrator {
+const exitCodeOf = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : 143);
+
+/** Prints the story; once `stopped()` says so (Ctrl-C), the next step throws instead, so the story ends there. */
+function narrator(firstStep: number, stopped: () => NodeJS.Signals | undefined): Narrator {
   let next = firstStep;
   return {
-    step: (text) => process.stdout.write(`\n== ${next++}. ${text}\n`),
+    step: (text) => {
+      const signal = stopped();
+      if (signal) throw new Error(`interrupted by ${signal}`);
+      process.stdout.write(`\n== ${next++}. ${text}\n`);
+    },
     line: (text) => process.stdout.write(`${text.split('\n').map((part) => `   ${part}`).join('\n')}\n`),
   };
 }
 
-/** What the demo started, undone in reverse order; each undo runs once even if cleanup is asked for twice. */
+/** What the demo started, undone in reverse order; each undo runs once, and a second `run` waits for the first. */
 class Cleanup {
   private readonly undo: { label: string; task: () => Promise<unknown> }[] = [];
+  private running: Promise<void> = Promise.resolve();
   add(label: string, task: () => Promise<unknown>): void {
     this.undo.push({ label, task });
   }
-  async run(): Promise<void> {
-    while (this.undo.length > 0) {
-      const { task } = this.undo.pop()!;
-      await task().catch(() => undefined);
-    }
+  run(): Promise<void> {
+    this.running = this.running.then(async () => {
+      while (this.undo.length > 0) {
+        const { task } = this.undo.pop()!;
+        await task().catch(() => undefined);
+      }
+    });
+    return this.running;
   }
 }
 
@@ -360,12 +373,17 @@ async function containerStoryUnavailable(): Promise<string | undefined> {
 
 /** Runs the runtime story and says whether it showed what it should. */
 export async function runRuntimeDemo(options: RuntimeDemoOptions = {}): Promise<RuntimeDemoResult> {
-  const say = narrator(options.firstStep ?? 1);
+  let abortedBy: NodeJS.Signals | undefined;
+  const say = narrator(options.firstStep ?? 1, () => abortedBy);
   const work = await mkdtemp(join(tmpdir(), 'nomine-demo-runtime-'));
   const cleanup = new Cleanup();
   const ctx: Context = { say, cleanup, work, home: join(work, 'home'), alertsFile: join(work, 'home', 'alerts.jsonl'), problems: [] };
+  // Ctrl-C: stop what runs now, so the story's waits end at once, and let its `finally` clean up the rest.
   const interrupted = (signal: NodeJS.Signals) => {
-    void cleanup.run().finally(() => rm(work, { recursive: true, force: true }).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143)));
+    abortedBy = signal;
+    say.line(`${signal}: stopping and cleaning up`);
+    void cleanup.run();
+    setTimeout(() => void rm(work, { recursive: true, force: true }).finally(() => process.exit(exitCodeOf(signal))), interruptGraceMs).unref();
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
@@ -383,11 +401,15 @@ export async function runRuntimeDemo(options: RuntimeDemoOptions = {}): Promise<
   } catch (error) {
     ctx.problems.push(`the story stopped: ${(error as Error).message.split('\n')[0]}`);
   } finally {
-    say.step('Cleaning up: everything the runtime part started, and its temporary $NOMINE_HOME');
+    if (!abortedBy) say.step('Cleaning up: everything the runtime part started, and its temporary $NOMINE_HOME');
     await cleanup.run();
     await rm(work, { recursive: true, force: true });
     process.removeListener('SIGINT', interrupted);
     process.removeListener('SIGTERM', interrupted);
+  }
+  if (abortedBy) {
+    say.line(`interrupted by ${abortedBy}: everything the runtime part started is removed`);
+    process.exit(exitCodeOf(abortedBy));
   }
   if (ctx.problems.length > 0) {
     ok = false;

@@ -66,6 +66,8 @@ try {
   const scanOk = first.status === 1 && paths.includes('/usr/local/lib/kv/kv-compactd') && paths.includes('/tmp/kswapd0') && !paths.includes('/usr/local/bin/kv-daemon');
   console.log(scanOk ? '   the disguised miner and the deleted dropper were found; the real application was left alone' : '   the scan did NOT find what it should');
   if (!dockerMissing) spawnSync('docker', ['rmi', '-f', image], { stdio: 'ignore' });
+  // Removed now: a Ctrl-C during the runtime part exits from there.
+  await rm(work, { recursive: true, force: true });
 
   const runtime = await runRuntimeDemo({ firstStep: 5 });
   const ok = scanOk && runtime.ok;

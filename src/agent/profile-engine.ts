@@ -103,9 +103,11 @@ export function createProfileEngine(options: ProfileEngineOptions): ProfileEngin
       stats.storeErrors += 1;
       const fresh = await options.store.load(tracked.profile.id).catch(() => undefined);
       if (fresh) {
+        const modeChanged = fresh.mode !== tracked.profile.mode;
         tracked.stored = fresh;
         tracked.profile = { ...tracked.profile, mode: fresh.mode, phase: fresh.phase, revision: fresh.revision, ...(fresh.enforcingSince !== undefined ? { enforcingSince: fresh.enforcingSince } : {}) };
         tracked.dirty = change;
+        if (modeChanged) syncKernel(tracked.profile);
       } else {
         options.log(`could not save profile ${tracked.profile.id}: ${(error as Error).message}`);
       }

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { RuntimeEvent } from '../agent/event.ts';
 import type { SustainedCpu } from './cpu-envelope.ts';
 import type { Deviation } from './deviation.ts';
-import { judge, type JudgeFacts } from './judge.ts';
+import { isContainerRuntime, judge, type JudgeFacts } from './judge.ts';
 import { learn } from './learn.ts';
 import { approve, createProfile, nextPhase, setMode, type LifecycleSettings } from './lifecycle.ts';
 import { loadMiningPools, type MiningPools } from './mining-pools.ts';
@@ -189,5 +189,12 @@ describe('judging single events', () => {
     assert.equal(judge(approved, installed, { exeOrigin: 'written' }, pools).allowed, true);
     const replaced = judge(approved, exec('/opt/app/bin/plugin', 'dd'.repeat(32), '/bin/sh'), { exeOrigin: 'written' }, pools);
     assert.ok(!replaced.allowed && replaced.deviation.rule === 'drift');
+  });
+});
+
+describe('isContainerRuntime', () => {
+  it('knows the runtimes that start container processes from outside, and nothing else', () => {
+    for (const exe of ['/usr/sbin/runc', '/usr/bin/containerd-shim-runc-v2', '/usr/bin/crun', '/usr/libexec/podman/conmon']) assert.equal(isContainerRuntime(exe), true, exe);
+    for (const exe of ['/bin/sh', '/usr/bin/runcible', '/tmp/runc-exploit', '/usr/sbin/httpd']) assert.equal(isContainerRuntime(exe), false, exe);
   });
 });

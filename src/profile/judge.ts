@@ -36,6 +36,14 @@ export type Judgement = ({ allowed: true } | { allowed: false; deviation: Deviat
   cpu?: SustainedCpu;
 };
 
+/**
+ * The runtime starts a container's first process (containerd's shim) and every `docker exec`/`kubectl exec` (runc):
+ * for a program started from outside the container, which of them did is no sign of an exploit.
+ */
+export function isContainerRuntime(exe: string): boolean {
+  return /(?:^|\/)(?:runc|crun|runsc|conmon|containerd-shim(?:-[a-z0-9-]+)?)$/.test(exe);
+}
+
 /** Does the profile enforce — alert on, or act against — behaviour it did not learn? */
 export function isEnforcing(profile: Profile): boolean {
   return profile.phase === 'enforcing' && profile.mode !== 'learn';
@@ -77,7 +85,7 @@ function judgeExec(profile: Profile, event: EventOf<'exec'>): Deviation | undefi
       `${event.exe} with ${known}`);
   }
   // A known program started by an unknown parent: a shell spawned by a web server is how exploits look.
-  if (event.parentExe && entry.parents.length > 0 && !entry.parents.includes(event.parentExe)) {
+  if (event.parentExe && entry.parents.length > 0 && !entry.parents.includes(event.parentExe) && !(isContainerRuntime(event.parentExe) && entry.parents.some(isContainerRuntime))) {
     const parents = summariseList(entry.parents, 'parent');
     return deviation(profile, event, 'process-not-allowed', `${event.exe}<-${event.parentExe}`,
       `ran ${event.exe} from ${event.parentExe}, which its profile does not allow (${event.exe} learned with ${parents})`,

@@ -55,20 +55,37 @@ export function inlineAnalysis(analyzers: readonly FileAnalyzer[], signatures: S
 
 const maxMemoEntries = 50_000;
 
+/** Most files yield nothing; they share one frozen result instead of each keeping its own. */
+const nothingFound: AnalysisResult = Object.freeze({ signals: Object.freeze([]) as unknown as Signal[], failures: Object.freeze([]) as unknown as AnalysisResult['failures'] });
+
 /** Wraps an analysis so that identical content with the same analyzers is analyzed once. */
 export function memoisedAnalysis(inner: FileAnalysis): FileAnalysis {
-  const memo = new Map<string, Promise<AnalysisResult>>();
+  // Settled entries hold the result itself, not its promise; keys are short (digest, flag, analyzer-set number),
+  // since a full scan fills the memo with tens of thousands of them.
+  const memo = new Map<string, Promise<AnalysisResult> | AnalysisResult>();
+  const analyzerSets = new Map<string, number>();
   return {
     analyze(file, ids) {
       // The same bytes under another path may be wanted by other analyzers (a .js name), and a truncated prefix
       // is not the whole file: both belong in the key.
-      const key = `${file.sha256}|${file.truncated}|${ids.join(',')}`;
-      let result = memo.get(key);
-      if (!result) {
-        if (memo.size >= maxMemoEntries) memo.delete(memo.keys().next().value!);
-        result = inner.analyze(file, ids);
-        memo.set(key, result);
-      } else inner.release?.(file.bytes);
+      const idsKey = ids.join(',');
+      let set = analyzerSets.get(idsKey);
+      if (set === undefined) analyzerSets.set(idsKey, (set = analyzerSets.size));
+      const key = `${file.sha256}${file.truncated ? 't' : 'w'}${set}`;
+      const known = memo.get(key);
+      if (known) {
+        inner.release?.(file.bytes);
+        return Promise.resolve(known);
+      }
+      if (memo.size >= maxMemoEntries) memo.delete(memo.keys().next().value!);
+      const result = inner.analyze(file, ids);
+      memo.set(key, result);
+      result.then(
+        (settled) => {
+          if (memo.get(key) === result) memo.set(key, settled.signals.length === 0 && settled.failures.length === 0 ? nothingFound : settled);
+        },
+        () => undefined, // the caller sees the failure; the entry keeps the rejected promise, as before
+      );
       return result;
     },
     ...(inner.reserve ? { reserve: inner.reserve.bind(inner) } : {}),

@@ -186,6 +186,37 @@ describe('eBPF sensor through bpftrace (real kernel, real Docker)', { skip }, ()
     assert.equal(sensor.statuses.at(-1)?.kind, 'stopped');
   });
 
+  it('starts and stops killing a namespace\'s connects while running, and keeps that across a bpftrace restart', async () => {
+    const sensor = createBpftraceSensor({ killOnConnectPorts: [forbiddenPort], killControl: true });
+    const statuses: SensorStatus[] = [];
+    const abort = new AbortController();
+    const done = sensor.start({ sink: () => undefined, onStatus: (status) => statuses.push(status), signal: abort.signal });
+    const waitStatus = async (kind: SensorStatus['kind'], count: number) => {
+      for (let i = 0; i < 300 && statuses.filter((s) => s.kind === kind).length < count; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+      const found = statuses.filter((s) => s.kind === kind);
+      assert.ok(found.length >= count, `no ${kind} status: ${JSON.stringify(statuses)}`);
+      return found[count - 1]!;
+    };
+    try {
+      await waitStatus('started', 1);
+      // Not enforcing yet: the connect is only refused (nc exits 1).
+      assert.equal((await dockerExec('nc', '127.0.0.1', String(forbiddenPort))).code, 1);
+      sensor.setConnectKill(mntns, 'enforce');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal((await dockerExec('nc', '127.0.0.1', String(forbiddenPort))).code, 137, 'killed once the namespace enforces');
+      process.kill(bpftracePid(statuses.find((s) => s.kind === 'started')), 'SIGKILL');
+      await waitStatus('restarted', 1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal((await dockerExec('nc', '127.0.0.1', String(forbiddenPort))).code, 137, 'still killed after bpftrace restarted');
+      sensor.setConnectKill(mntns, 'clear');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal((await dockerExec('nc', '127.0.0.1', String(forbiddenPort))).code, 1, 'refused again once cleared');
+    } finally {
+      abort.abort();
+      await done.catch(() => undefined);
+    }
+  });
+
   it('restarts bpftrace killed with SIGKILL, says so, and keeps delivering events', async () => {
     const sensor = new Recording({ syscallIntervalMs: 1000, restartDelayMs: { initial: 100, max: 1000 } });
     try {

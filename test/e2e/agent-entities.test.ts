@@ -225,8 +225,8 @@ describe('Docker runtime across an engine restart', { skip: unavailable, timeout
     controller.abort();
     await watching;
     await runtime?.close();
-    await engine?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    if (engine) await engine.remove();
+    else if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   });
 
   it('reports disconnected, then connected, and catches up with what changed meanwhile', async () => {

@@ -14,7 +14,7 @@ import { NomineError, toNomineError } from '../../core/errors.ts';
 import type { Entity, EntityChange } from '../entity.ts';
 import { readNamespaceInodes, type NamespaceInodes } from '../namespace-inode.ts';
 import { criAnnotations, isPodSandbox, kubernetesMetadataFromAnnotations } from './kubernetes-metadata.ts';
-import type { ContainerRuntime, RuntimeStatus } from './runtime.ts';
+import { reconcileEntities, type ContainerRuntime, type RuntimeStatus } from './runtime.ts';
 
 /** containerd's own state directory, and the one Docker's managed containerd uses (namespace `moby`). */
 export const defaultContainerdRoots = ['/run/containerd', '/var/run/docker/containerd/daemon'];
@@ -140,10 +140,6 @@ interface CachedTask {
   /** Identity of the files it was parsed from (inode, size, mtime of config.json and init.pid). */
   version: string;
   outcome: { entity: Entity } | { skip: string } | { problem: string };
-}
-
-function sameRun(a: Entity, b: Entity): boolean {
-  return a.pid === b.pid && a.startedAt === b.startedAt && a.mntns === b.mntns;
 }
 
 export function createContainerdRuntime(options: ContainerdRuntimeOptions = {}): ContainerdRuntime {
@@ -300,19 +296,7 @@ export function createContainerdRuntime(options: ContainerdRuntimeOptions = {}):
         const current = await scan(report);
         if (state !== 'connected') onStatus({ kind: 'connected', message: `polling ${part} every ${pollIntervalMs} ms` });
         state = 'connected';
-        const seen = new Set<string>();
-        for (const entity of current) {
-          seen.add(entity.id);
-          const before = known.get(entity.id);
-          if (before && sameRun(before, entity)) continue;
-          known.set(entity.id, entity);
-          onChange({ type: 'start', entity });
-        }
-        for (const id of [...known.keys()]) {
-          if (seen.has(id)) continue;
-          known.delete(id);
-          onChange({ type: 'stop', entityId: id, at: now() });
-        }
+        reconcileEntities(known, current, onChange, now());
       } catch (error) {
         if (signal.aborted) break;
         if (state !== 'disconnected') onStatus({ kind: 'disconnected', message: toNomineError(error).message });

@@ -12,7 +12,7 @@ import { createDockerClient, type DockerClient } from '../../platform/docker-cli
 import type { Entity, EntityChange } from '../entity.ts';
 import { readNamespaceInodes, type NamespaceInodes } from '../namespace-inode.ts';
 import { isPodSandbox, kubernetesMetadataFromLabels } from './kubernetes-metadata.ts';
-import type { ContainerRuntime, RuntimeStatus } from './runtime.ts';
+import { reconcileEntities, sameRun, type ContainerRuntime, type RuntimeStatus } from './runtime.ts';
 
 export interface DockerRuntimeOptions {
   /** Engine socket; DOCKER_HOST=unix://… or /var/run/docker.sock when absent. */
@@ -160,11 +160,6 @@ export async function* splitLines(body: AsyncIterable<unknown>, maxBytes: number
   if (!skipping && rest) yield rest;
 }
 
-/** Whether two records of one container describe the same run (a restart keeps the id, not the pid). */
-function sameRun(a: Entity, b: Entity): boolean {
-  return a.pid === b.pid && a.startedAt === b.startedAt && a.mntns === b.mntns;
-}
-
 export function createDockerRuntime(options: DockerRuntimeOptions = {}): DockerRuntime {
   const ownClient = options.client ? undefined : createDockerClient({ socketPath: options.socketPath });
   const client = options.client ?? ownClient!;
@@ -215,21 +210,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): DockerR
     let state: RuntimeStatus['kind'] | undefined;
     let delay = retryInitialMs;
 
-    const reconcile = (current: Entity[]) => {
-      const seen = new Set<string>();
-      for (const entity of current) {
-        seen.add(entity.id);
-        const before = known.get(entity.id);
-        if (before && sameRun(before, entity)) continue;
-        known.set(entity.id, entity);
-        onChange({ type: 'start', entity });
-      }
-      for (const id of [...known.keys()]) {
-        if (seen.has(id)) continue;
-        known.delete(id);
-        onChange({ type: 'stop', entityId: id, at: now() });
-      }
-    };
+    const reconcile = (current: Entity[]) => reconcileEntities(known, current, onChange, now());
 
     const handle = async (event: DockerContainerEvent) => {
       if (event.action === 'start') {

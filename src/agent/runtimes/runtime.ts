@@ -23,3 +23,25 @@ export interface ContainerRuntime {
   /** One container by id (or unique prefix), for a container events name before its start was seen. */
   inspect?(id: string, signal?: AbortSignal): Promise<Entity | undefined>;
 }
+
+/** Whether two records of one container describe the same run (a restart keeps the id, not the pid). */
+export function sameRun(a: Entity, b: Entity): boolean {
+  return a.pid === b.pid && a.startedAt === b.startedAt && a.mntns === b.mntns;
+}
+
+/** Brings `known` up to what runs now, reporting a start for every new or restarted entity and a stop for every one gone. */
+export function reconcileEntities(known: Map<string, Entity>, current: readonly Entity[], onChange: (change: EntityChange) => void, at: number): void {
+  const seen = new Set<string>();
+  for (const entity of current) {
+    seen.add(entity.id);
+    const before = known.get(entity.id);
+    if (before && sameRun(before, entity)) continue;
+    known.set(entity.id, entity);
+    onChange({ type: 'start', entity });
+  }
+  for (const id of [...known.keys()]) {
+    if (seen.has(id)) continue;
+    known.delete(id);
+    onChange({ type: 'stop', entityId: id, at });
+  }
+}

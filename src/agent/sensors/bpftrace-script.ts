@@ -84,9 +84,10 @@ export function generateBpftraceScript(options: BpftraceScriptOptions): string {
   const initial = (kill?.mountNamespaces ?? []).map((ns) => ` @nomine_enforce[${ns}] = 1;`).join('');
   const parts: string[] = [`BEGIN {${initial} printf("R${end}"); }\n`];
   if (kill?.controlPid !== undefined) {
-    parts.push(`tracepoint:syscalls:sys_enter_setpriority /pid == ${kill.controlPid} && args->which == 0 && args->who < 0/
+    // The tracepoint's `who` is an 8-byte unsigned field holding the zero-extended int: cast it back to see the sign.
+    parts.push(`tracepoint:syscalls:sys_enter_setpriority /pid == ${kill.controlPid} && args->which == 0 && (int32)args->who < 0/
 {
-  $ns = (uint64)${namespaceInodeBase} + (uint64)(-1 - args->who);
+  $ns = (uint64)${namespaceInodeBase} + (uint64)(-1 - (int32)args->who);
   if (args->niceval == ${killControl.enforce}) { @nomine_enforce[$ns] = 1; delete(@nomine_exempt[$ns]); }
   else if (args->niceval == ${killControl.exempt}) { @nomine_exempt[$ns] = 1; delete(@nomine_enforce[$ns]); }
   else { delete(@nomine_enforce[$ns]); delete(@nomine_exempt[$ns]); }
@@ -226,7 +227,7 @@ ${emitBound('@nomine_bind_fd')}`);
 }
 `);
   }
-  const maps = [syscallMapName, ...(kill ? ['@nomine_enforce', '@nomine_exempt'] : []), ...(openExits.length > 0 ? ['@nomine_open'] : []), ...(parts.some((p) => p.includes('@nomine_listen_fd')) ? ['@nomine_listen_fd'] : []), ...(parts.some((p) => p.includes('@nomine_bind_fd')) ? ['@nomine_bind_fd'] : [])];
+  const maps = [syscallMapName, ...(kill ? ['@nomine_enforce'] : []), ...(kill && (kill.controlPid !== undefined || kill.byDefault) ? ['@nomine_exempt'] : []), ...(openExits.length > 0 ? ['@nomine_open'] : []), ...(parts.some((p) => p.includes('@nomine_listen_fd')) ? ['@nomine_listen_fd'] : []), ...(parts.some((p) => p.includes('@nomine_bind_fd')) ? ['@nomine_bind_fd'] : [])];
 
   // The runtime's own setup inside a container (runc init joining it for \`docker exec\`) is not the workload's.
   parts.push(`tracepoint:raw_syscalls:sys_enter /strncmp(comm, "runc:", 5) != 0/ { ${syscallMapName}[${mntns}, args->id] = count(); }

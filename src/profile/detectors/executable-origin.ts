@@ -34,7 +34,10 @@ export function createOriginResolver() {
       if (!exe.startsWith('/')) return 'unknown';
       let upper = mntns === undefined ? undefined : upperDirs.get(mntns);
       if (upper === undefined && !(mntns !== undefined && upperDirs.has(mntns))) {
-        upper = parseRootUpperDir(await readFile(`/proc/${pid}/mountinfo`, 'utf8').catch(() => ''));
+        const mountinfo = await readFile(`/proc/${pid}/mountinfo`, 'utf8').catch(() => undefined);
+        // A process gone before its mountinfo was read says nothing about its namespace: do not remember that.
+        if (mountinfo === undefined) return 'unknown';
+        upper = parseRootUpperDir(mountinfo);
         if (mntns !== undefined) {
           if (upperDirs.size > 10_000) upperDirs.clear();
           upperDirs.set(mntns, upper);

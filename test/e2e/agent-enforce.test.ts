@@ -95,6 +95,15 @@ describe('nomine agent run (eBPF, Docker)', { skip, timeout: 300_000 }, () => {
     assert.ok(profile.allow.processes.some((p: { exe: string }) => p.exe === '/bin/busybox'), JSON.stringify(profile.allow.processes));
     assert.ok(profile.allow.egress.some((e: { address: string; port: number }) => e.address.startsWith('127.0.0.3') && e.port === upstreamPort), 'the backend was learned');
     assert.ok(profile.allow.syscalls.length > 10, 'syscalls were learned');
+    // The running agent's counters, as `nomine agent status` shows them.
+    const status = await runCli(['agent', 'status', '--json'], { home });
+    assert.equal(status.code, 0, status.stderr);
+    const counters = JSON.parse(status.stdout);
+    assert.equal(counters.sensor.name, 'ebpf');
+    assert.ok(counters.events.processed > 0 && counters.profiles.enforcing >= 1, status.stdout);
+    assert.equal(typeof counters.queue.dropped, 'number');
+    const table = await runCli(['agent', 'status'], { home });
+    assert.match(table.stdout, /sensor ebpf .*\n.*queue \d+\/65536/);
   });
 
   it('exports the learned profile as policies; the workload still runs under its seccomp profile', async () => {

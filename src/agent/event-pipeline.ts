@@ -84,6 +84,9 @@ export function createEventPipeline(options: EventPipelineOptions): EventPipelin
       if (hash.exe && (!raw.exe || !raw.exe.startsWith('/') || /^\/(?:proc\/|dev\/fd\/)/.test(raw.exe))) raw.exe = hash.exe;
     }
     raw.parentExe ??= exeByPid.get(raw.ppid);
+    // A re-exec of /proc/self/exe whose process is gone before it could be resolved: it ran what its parent (the
+    // forking process) ran.
+    if (raw.exe === '/proc/self/exe' && !hash?.exe && raw.parentExe) raw.exe = raw.parentExe;
     if (exeByPid.size >= maxRememberedProcesses) exeByPid.delete(exeByPid.keys().next().value!);
     exeByPid.set(raw.pid, hash?.exe ?? raw.exe);
   }

@@ -71,6 +71,8 @@ interface Tracked {
   /** The stored revision this copy started from, for the store's optimistic update. */
   stored: Profile | undefined;
   dirty: ProfileChange | undefined;
+  /** Changed in a way not worth a history entry (the CPU envelope). */
+  quietChange?: boolean;
 }
 
 export function createProfileEngine(options: ProfileEngineOptions): ProfileEngine {
@@ -91,13 +93,14 @@ export function createProfileEngine(options: ProfileEngineOptions): ProfileEngin
   const loading = new Map<string, Promise<Tracked>>();
   const stats: ProfileEngineStats = { profiles: 0, learning: 0, enforcing: 0, deviations: 0, actions: {}, storeErrors: 0 };
 
-  async function save(tracked: Tracked, change: ProfileChange): Promise<void> {
+  async function save(tracked: Tracked, change: ProfileChange | undefined): Promise<void> {
     const now = options.now();
     try {
       if (tracked.stored) await options.store.update(tracked.profile, tracked.stored, now, change);
       else await options.store.create(tracked.profile, now);
       tracked.stored = tracked.profile;
       tracked.dirty = undefined;
+      tracked.quietChange = false;
     } catch (error) {
       // Someone else (the CLI) changed it: their word wins for mode and phase; keep what we learned meanwhile.
       stats.storeErrors += 1;
@@ -263,7 +266,8 @@ export function createProfileEngine(options: ProfileEngineOptions): ProfileEngin
       if (learned.profile !== tracked.profile) {
         tracked.profile = learned.profile;
         if (learned.changed) tracked.dirty = { kind: 'learned', detail: `${event.type}${event.type === 'exec' ? ` ${event.exe}` : event.type === 'connect' ? ` ${event.address}:${event.port}` : event.type === 'file-write' ? ` ${event.path}` : ''}` };
-        else tracked.dirty ??= { kind: 'learned', detail: 'envelope' };
+        // The CPU envelope moves with every sample: saved with the next write, without a history entry of its own.
+        else tracked.quietChange = true;
       }
 
       function remember(key: string): void {
@@ -290,9 +294,9 @@ export function createProfileEngine(options: ProfileEngineOptions): ProfileEngin
           tracked.profile = advanced;
           options.log(`profile ${advanced.id} (${advanced.key.workload}) is now ${advanced.phase}, mode ${advanced.mode}`);
           await save(tracked, { kind: 'phase-changed', detail: `${advanced.phase} after ${Math.round((now - advanced.learningStartedAt) / 1000)} s` });
-        } else if (tracked.dirty) await save(tracked, tracked.dirty);
+        } else if (tracked.dirty || tracked.quietChange) await save(tracked, tracked.dirty);
         // Pick up changes the CLI made (approve, relearn, set-mode) while nothing is pending here.
-        if (!tracked.dirty) {
+        if (!tracked.dirty && !tracked.quietChange) {
           const fresh = await options.store.load(tracked.profile.id).catch(() => undefined);
           if (fresh && fresh.revision !== tracked.profile.revision) {
             const modeChanged = fresh.mode !== tracked.profile.mode;

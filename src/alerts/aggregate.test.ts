@@ -39,6 +39,16 @@ describe('alert aggregation', () => {
     assert.equal('at' in alert, false, 'the draft time does not leak into the alert');
   });
 
+  it('keeps a kill in the aggregate when a later occurrence found nothing left to act on', () => {
+    const agg = createAlertAggregator({ windowMs: 1000, newId: counterIds() });
+    agg.add(draft({ action: { taken: 'killed', reason: 'process 42 was killed (SIGKILL)' } }), 0);
+    const { alert } = agg.add(draft({ action: { taken: 'none', reason: 'process 43 had already exited' } }), 100);
+    assert.equal(alert.count, 2);
+    assert.deepEqual(alert.action, { taken: 'killed', reason: 'process 42 was killed (SIGKILL)' });
+    const later = agg.add(draft({ action: { taken: 'stopped', reason: 'container stopped' } }), 200).alert;
+    assert.equal(later.action.taken, 'stopped', 'a later action that did something replaces it');
+  });
+
   it('counts duplicates within the window into the same alert and sends one update when the window has passed', () => {
     const agg = createAlertAggregator({ windowMs: 1000, newId: counterIds() });
     agg.add(draft(), 0);

@@ -169,8 +169,10 @@ export function createAlertAggregator(options: AlertAggregatorOptions): AlertAgg
       if (existing) {
         const alert = existing.alert;
         const severity = severityRank(draft.severity) > severityRank(alert.severity) ? draft.severity : alert.severity;
-        // The latest occurrence describes the alert best (its action, its replica); the severity only ever rises.
-        existing.alert = describedAlert(draft, alert.id, severity, Math.min(alert.firstAt, at), Math.max(alert.lastAt, at), alert.count + occurrences);
+        // The latest occurrence describes the alert best (its action, its replica); the severity only ever rises,
+        // and an action once taken (a kill) is not hidden by a later occurrence that found nothing left to act on.
+        const kept = draft.action.taken === 'none' && alert.action.taken !== 'none' ? { ...draft, action: alert.action } : draft;
+        existing.alert = describedAlert(kept, alert.id, severity, Math.min(alert.firstAt, at), Math.max(alert.lastAt, at), alert.count + occurrences);
         existing.touchedAt = now;
         open.delete(draft.dedupeKey);
         open.set(draft.dedupeKey, existing);

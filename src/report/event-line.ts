@@ -12,7 +12,10 @@ function describe(event: RuntimeEvent): string {
     case 'exec': {
       const args = event.argv.slice(1).map((arg) => (/[\s"'\\]/.test(arg) || arg === '' ? JSON.stringify(arg) : arg)).join(' ');
       const hash = event.sha256 ? ` sha256:${event.sha256.slice(0, 12)}` : event.hashError ? ` (no hash: ${event.hashError})` : '';
-      return `${event.exe}${args ? ` ${args}` : ''}${event.exeDeleted ? ' [deleted executable]' : ''}${hash} uid=${event.uid} ppid=${event.ppid}`;
+      // busybox applets and symlinked tools run one file under many names: show the name it was run as.
+      const argv0 = event.argv[0];
+      const runAs = argv0 && argv0.split('/').pop() !== event.exe.split('/').pop() ? ` (as ${argv0})` : '';
+      return `${event.exe}${runAs}${args ? ` ${args}` : ''}${event.exeDeleted ? ' [deleted executable]' : ''}${hash} uid=${event.uid} ppid=${event.ppid}`;
     }
     case 'exit':
       return event.exitCode === undefined ? '' : `code ${event.exitCode}`;
@@ -40,5 +43,5 @@ export function formatEventLine(event: RuntimeEvent, entityName: string, color: 
   const who = `${entityName}${event.comm ? ` ${event.comm}` : ''}`;
   const pid = event.type === 'cpu-sample' || event.type === 'syscalls' ? '' : ` pid=${event.pid}`;
   const line = `${time} ${color ? pc.cyan(who) : who} ${color ? pc.bold(type) : type}${pid} ${describe(event)}`;
-  return line.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return line.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -7,7 +7,7 @@
  */
 import { literalRule } from './literal-rule.ts';
 import type { KeywordList } from './signatures.ts';
-import { hasRun, hasToken, patternRequirements, type MatchRequirement, type RunRequirement, type TokenRequirement } from './match-requirements.ts';
+import { findTokens, hasRun, patternRequirements, type MatchRequirement, type RunRequirement, type TokenRequirement } from './match-requirements.ts';
 
 /** How one keyword list is prefiltered. */
 export interface KeywordPlan {
@@ -26,8 +26,8 @@ export interface KeywordPrefilter {
   plans: ReadonlyMap<string, KeywordPlan>;
   /** The rule that matches `:PORT` for every stratum port, when there are ports. */
   portsRule?: string;
-  /** Every run and token requirement widened into one: where it fails, they all do (one pass instead of several). */
-  anyRun?: RunRequirement | TokenRequirement;
+  /** The token requirements of every list, grouped by edge: each group is looked for in one pass. */
+  tokenGroups: readonly (readonly TokenRequirement[])[];
 }
 
 /** Generated rule names start with this; a user rule set using the prefix keeps the generated rules apart. */
@@ -62,46 +62,33 @@ export function buildKeywordPrefilter(lists: readonly KeywordList[], stratumPort
     portsRule = `${generatedRulePrefix}ports`;
     rules.push(literalRule(portsRule, [...stratumPorts].map((port) => `:${port}`), false));
   }
-  const runs = [...plans.values()].flatMap((plan) => plan.runs);
-  const anyRun = runs.length > 1 ? widestRun(runs) : undefined;
-  return { source: rules.join('\n'), plans, ...(portsRule ? { portsRule } : {}), ...(anyRun ? { anyRun } : {}) };
-}
-
-/**
- * One requirement every given one implies. Tokens widen into a token (the intersection of their edges, the union of
- * their characters, the widest length range) while those characters stay within that edge; otherwise into a run (a
- * token is a run too): the union of the classes at the shortest length.
- */
-function widestRun(runs: readonly (RunRequirement | TokenRequirement)[]): RunRequirement | TokenRequirement {
-  const chars = new Uint8Array(256);
-  for (const run of runs) for (let c = 0; c < 256; c++) chars[c] = chars[c]! | run.chars[c]!;
-  const minLength = Math.min(...runs.map((run) => run.minLength));
-  const tokens = runs.filter((run): run is TokenRequirement => run.kind === 'token');
-  if (tokens.length === runs.length) {
-    const edge = new Uint8Array(256);
-    for (let c = 0; c < 256; c++) edge[c] = tokens.every((token) => token.edge[c] === 1) ? 1 : 0;
-    if (chars.every((flag, c) => flag === 0 || edge[c] === 1)) {
-      return { kind: 'token', edge, chars, minLength, maxLength: Math.max(...tokens.map((token) => token.maxLength)) };
+  const groups = new Map<string, TokenRequirement[]>();
+  for (const plan of plans.values()) {
+    for (const run of plan.runs) {
+      if (run.kind !== 'token') continue;
+      const key = run.edge.join('');
+      groups.set(key, [...(groups.get(key) ?? []), run]);
     }
   }
-  return { kind: 'run', chars, minLength };
+  return { source: rules.join('\n'), plans, ...(portsRule ? { portsRule } : {}), tokenGroups: [...groups.values()] };
 }
 
 /** The lists (by id) that cannot match `bytes`, given the generated rules that matched in the native pass. */
 export function ruledOutLists(prefilter: KeywordPrefilter, matchedRules: ReadonlySet<string>, bytes: Uint8Array): Set<string> {
   const ruledOut = new Set<string>();
-  // One pass for the common case of text without address-like runs, instead of one per requirement.
-  const runsPossible = !prefilter.anyRun || holds(bytes, prefilter.anyRun);
+  let tokens: Set<TokenRequirement> | undefined;
+  const holds = (run: RunRequirement | TokenRequirement) => {
+    if (run.kind === 'run') return hasRun(bytes, run.chars, run.minLength);
+    // Every token of every list in one pass per edge class, on first need.
+    tokens ??= new Set(prefilter.tokenGroups.flatMap((group) => [...findTokens(bytes, group)]));
+    return tokens.has(run);
+  };
   for (const [id, plan] of prefilter.plans) {
     if (plan.always || (plan.rule !== undefined && matchedRules.has(plan.rule))) continue;
-    if (runsPossible && plan.runs.some((run) => holds(bytes, run))) continue;
+    if (plan.runs.some(holds)) continue;
     ruledOut.add(id);
   }
   return ruledOut;
-}
-
-function holds(bytes: Uint8Array, requirement: RunRequirement | TokenRequirement): boolean {
-  return requirement.kind === 'run' ? hasRun(bytes, requirement.chars, requirement.minLength) : hasToken(bytes, requirement);
 }
 
 /** Whether a `host:port` on a stratum port may occur (the `:PORT` literal did). */

@@ -31,6 +31,8 @@ export interface TokenRequirement {
   chars: Uint8Array;
   minLength: number;
   maxLength: number;
+  /** Classes the token holds at least one byte of each (from lookaheads like `(?=[0-9A-Za-z]*[1-9])`). */
+  mustContain: Uint8Array[];
 }
 
 export type MatchRequirement = FactorRequirement | RunRequirement | TokenRequirement;
@@ -60,10 +62,16 @@ interface Info {
   chars?: Uint8Array;
   /** For one character: bytes it surely matches (a subset of `chars`; undefined when not known exactly). */
   matched?: Uint8Array;
+  /** Set when it is `[W]*` for a single-byte class W: the bytes of W. */
+  star?: Uint8Array;
   /** A negative lookaround of one character class: which side, and the bytes it refuses there. */
   edge?: { side: 'behind' | 'ahead'; refused: Uint8Array };
   /** For a sequence fenced by such lookarounds: the token its matches are. */
   token?: TokenRequirement;
+  /** `[W]*[N]`: bytes it walks over, then the byte class it ends on. */
+  seek?: { walk: Uint8Array; need: Uint8Array };
+  /** A positive lookahead `(?=[W]*[N])`: a byte of N lies ahead, past W bytes only. */
+  ahead?: { walk: Uint8Array; need: Uint8Array };
 }
 
 const emptyInfo = (): Info => ({ exact: new Set(['']), minLength: 0, maxLength: 0, chars: new Uint8Array(256) });
@@ -178,8 +186,27 @@ function concat(parts: Info[]): Info {
   const maxLength = parts.reduce((sum, part) => sum + part.maxLength, 0);
   const chars = parts.reduce<Uint8Array | undefined>((acc, part) => union(acc, part.chars), new Uint8Array(256));
   const token = tokenOf(parts);
-  return { ...(allExact && run ? { exact: run } : {}), ...(best ? { factors: best } : {}), minLength, maxLength, ...(chars ? { chars } : {}), ...(token ? { token } : {}) };
+  const seek = seekOf(parts);
+  return {
+    ...(allExact && run ? { exact: run } : {}),
+    ...(best ? { factors: best } : {}),
+    minLength,
+    maxLength,
+    ...(chars ? { chars } : {}),
+    ...(token ? { token } : {}),
+    ...(seek ? { seek } : {}),
+  };
 }
+
+/** `[W]*[N]`: a starred single-byte class followed by a single-byte class. */
+function seekOf(parts: Info[]): Info['seek'] {
+  if (parts.length !== 2) return undefined;
+  const [walk, need] = parts as [Info, Info];
+  if (!walk.star || !need.chars || need.minLength !== 1 || need.maxLength !== 1) return undefined;
+  return { walk: walk.star, need: need.chars };
+}
+
+const within = (set: Uint8Array, outer: Uint8Array) => set.every((flag, c) => flag === 0 || outer[c] === 1);
 
 /** `(?<!S) body (?!S')` with every body byte in both S and S': the body is a whole token of S ∩ S' bytes. */
 function tokenOf(parts: Info[]): TokenRequirement | undefined {
@@ -192,8 +219,11 @@ function tokenOf(parts: Info[]): TokenRequirement | undefined {
   const maxLength = body.reduce((sum, part) => sum + part.maxLength, 0);
   if (!chars || minLength < 1 || maxLength === Infinity) return undefined;
   const edge = first.refused.map((flag, c) => flag & last.refused[c]!);
-  if (chars.some((flag, c) => flag === 1 && edge[c] === 0)) return undefined;
-  return { kind: 'token', edge, chars, minLength, maxLength };
+  if (!within(chars, edge)) return undefined;
+  // A lookahead walking edge bytes to a byte of N cannot leave the token (edge bytes end only where it ends), so
+  // the token holds a byte of N.
+  const mustContain = body.flatMap((part) => (part.ahead && within(part.ahead.walk, edge) && within(part.ahead.need, edge) ? [part.ahead.need] : []));
+  return { kind: 'token', edge, chars, minLength, maxLength, mustContain };
 }
 
 function alternate(alternatives: Info[]): Info {
@@ -226,7 +256,8 @@ function repeat(info: Info, min: number, max: number): Info {
     }
   }
   const factors = min >= 1 ? bestFactors(info) : undefined;
-  return { ...(exact ? { exact } : {}), ...(factors ? { factors } : {}), minLength, maxLength, ...(chars ? { chars } : {}) };
+  const star = min === 0 && max === Infinity && info.minLength === 1 && info.maxLength === 1 ? info.chars : undefined;
+  return { ...(exact ? { exact } : {}), ...(factors ? { factors } : {}), minLength, maxLength, ...(chars ? { chars } : {}), ...(star ? { star } : {}) };
 }
 
 /** A recursive-descent reader of the JavaScript pattern grammar (no `u` or `v` flag), giving up on anything odd. */
@@ -330,7 +361,11 @@ class PatternReader {
     const kind = opener[1] ?? '';
     // Lookarounds consume nothing; ignoring what they require only widens the requirement. A negative one of a
     // single class is kept as an edge: it may fence a token (see tokenOf).
-    if (kind === '?=' || kind === '?<=') return { info: emptyInfo(), quantifiable: false };
+    if (kind === '?=') {
+      const seek = alternatives.length === 1 ? alternatives[0]!.seek : undefined;
+      return { info: { ...emptyInfo(), ...(seek ? { ahead: seek } : {}) }, quantifiable: false };
+    }
+    if (kind === '?<=') return { info: emptyInfo(), quantifiable: false };
     if (kind === '?!' || kind === '?<!') {
       const only = alternatives.length === 1 ? alternatives[0]! : undefined;
       const refused = only && only.minLength === 1 && only.maxLength === 1 ? only.matched : undefined;
@@ -497,31 +532,80 @@ export function hasRun(bytes: Uint8Array, chars: Uint8Array, minLength: number):
   return false;
 }
 
-/** Whether `bytes` holds a token as `requirement` describes. Probes every minLength-th byte: a byte outside `edge`
- * cannot lie inside a token, and a probe that lands in a run settles that whole run. */
-export function hasToken(bytes: Uint8Array, requirement: TokenRequirement): boolean {
-  const { edge, chars, minLength, maxLength } = requirement;
+/** A group of tokens with one edge, compiled to a byte table: bit 0 the edge, then per token its class and each
+ * class it must contain. */
+interface TokenTable {
+  table: Uint32Array;
+  stride: number;
+  checks: { token: TokenRequirement; charsBit: number; mustBits: number }[];
+}
+
+const tokenTables = new WeakMap<readonly TokenRequirement[], TokenTable | undefined>();
+
+function tokenTable(tokens: readonly TokenRequirement[]): TokenTable | undefined {
+  if (tokenTables.has(tokens)) return tokenTables.get(tokens);
+  const table = new Uint32Array(256);
+  const checks: TokenTable['checks'] = [];
+  let bit = 1;
+  const claim = (set: Uint8Array): number | undefined => {
+    if (bit >= 31) return undefined;
+    const mask = 1 << bit++;
+    for (let c = 0; c < 256; c++) if (set[c]) table[c]! |= mask;
+    return mask;
+  };
+  for (let c = 0; c < 256; c++) if (tokens[0]!.edge[c]) table[c] = 1;
+  let compiled: TokenTable | undefined;
+  for (const token of tokens) {
+    const charsBit = claim(token.chars);
+    let mustBits = 0;
+    for (const set of token.mustContain) mustBits |= claim(set) ?? 0;
+    if (charsBit === undefined) break;
+    checks.push({ token, charsBit, mustBits });
+  }
+  if (checks.length === tokens.length) compiled = { table, stride: Math.min(...tokens.map((token) => token.minLength)), checks };
+  tokenTables.set(tokens, compiled);
+  return compiled;
+}
+
+/**
+ * Which of `tokens` (all with the same edge) `bytes` holds, in one pass. Probes every k-th byte (k the shortest
+ * token): a byte outside the edge cannot lie inside a token, and a probe that lands in a run settles that run.
+ * A group too large for one table answers "all present", which only costs expression runs.
+ */
+export function findTokens(bytes: Uint8Array, tokens: readonly TokenRequirement[]): Set<TokenRequirement> {
+  const found = new Set<TokenRequirement>();
+  if (tokens.length === 0) return found;
+  const compiled = tokenTable(tokens);
+  if (!compiled) return new Set(tokens);
+  const { table, stride, checks } = compiled;
   const n = bytes.length;
-  let probe = minLength - 1;
-  while (probe < n) {
-    if (!edge[bytes[probe]!]) {
-      probe += minLength;
+  let probe = stride - 1;
+  while (probe < n && found.size < checks.length) {
+    let bits = table[bytes[probe]!]!;
+    if ((bits & 1) === 0) {
+      probe += stride;
       continue;
     }
-    let allowed = chars[bytes[probe]!] === 1;
+    // The whole run around the probe, with what all its bytes share (all) and what any of them has (any).
+    let all = bits;
+    let any = bits;
     let start = probe;
-    while (start > 0 && edge[bytes[start - 1]!]) {
+    while (start > 0 && ((bits = table[bytes[start - 1]!]!) & 1) !== 0) {
       start--;
-      if (!chars[bytes[start]!]) allowed = false;
+      all &= bits;
+      any |= bits;
     }
-    let end = probe;
-    while (end + 1 < n && edge[bytes[end + 1]!]) {
+    let end = probe + 1;
+    while (end < n && ((bits = table[bytes[end]!]!) & 1) !== 0) {
       end++;
-      if (!chars[bytes[end]!]) allowed = false;
+      all &= bits;
+      any |= bits;
     }
-    const length = end - start + 1;
-    if (allowed && length >= minLength && length <= maxLength) return true;
-    probe = end + 1 + minLength;
+    const length = end - start;
+    for (const { token, charsBit, mustBits } of checks) {
+      if (length >= token.minLength && length <= token.maxLength && (all & charsBit) !== 0 && (any & mustBits) === mustBits) found.add(token);
+    }
+    probe = end + stride;
   }
-  return false;
+  return found;
 }

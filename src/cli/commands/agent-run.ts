@@ -62,8 +62,8 @@ function readSecret(file: string): string {
 export function agentRunCommand(): Command {
   return addSensorOptions(new Command('run'))
     .description('learn an allow-list profile per workload, switch it to enforcement on its own, and stop what falls outside it')
-    .option('--learning-min <duration>', 'least learning time before a profile may enforce (30s, 10m, 1h)', duration('--learning-min'), defaultLifecycleSettings.learningMinMs)
-    .option('--learning-quiet <duration>', 'a profile enforces once nothing new was learned for this long', duration('--learning-quiet'), defaultLifecycleSettings.learningQuietMs)
+    .addOption(new Option('--learning-min <duration>', 'least learning time before a profile may enforce (30s, 10m, 1h)').argParser(duration('--learning-min')).default(defaultLifecycleSettings.learningMinMs, formatDuration(defaultLifecycleSettings.learningMinMs)))
+    .addOption(new Option('--learning-quiet <duration>', 'a profile enforces once nothing new was learned for this long').argParser(duration('--learning-quiet')).default(defaultLifecycleSettings.learningQuietMs, formatDuration(defaultLifecycleSettings.learningQuietMs)))
     .addOption(new Option('--mode <mode>', 'mode of newly seen workloads: learn, alert, prevent (kill the process), stop (stop the container)').choices([...enforcementModes]).default(defaultEnforcementMode))
     .addOption(new Option('--host-mode <mode>', "mode of the host's own processes").choices([...enforcementModes]).default('learn'))
     .option('--alerts <file>', 'write alerts as JSON lines to FILE (- for stdout; default: stdout)')

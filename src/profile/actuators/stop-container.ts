@@ -16,8 +16,9 @@ export function stopContainerActuator(docker: () => DockerClient, options: { pau
         const killed = await killProcessActuator.apply(target);
         return { ...killed, reason: `the host is never stopped; ${killed.reason}` };
       }
-      // Kill the offender first: stopping a container takes longer than a miner needs to reach its pool.
-      killProcess(target.pid);
+      // Kill the offender first (after the same pid-reuse check as prevent mode): stopping a container takes longer
+      // than a miner needs to reach its pool.
+      await killProcessActuator.apply(target);
       if (target.runtime === 'docker') {
         const action = options.pause ? 'pause' : 'stop';
         try {
@@ -28,7 +29,7 @@ export function stopContainerActuator(docker: () => DockerClient, options: { pau
           return { taken: 'failed', reason: `could not ${action} container ${target.entityName}: ${(error as Error).message}`, tookMs: took() };
         }
       }
-      if (target.initPid === undefined) return { taken: 'failed', reason: `container ${target.entityName} has no known init process to stop`, tookMs: took() };
+      if (target.initPid === undefined || target.initPid <= 1) return { taken: 'failed', reason: `container ${target.entityName} has no known init process to stop`, tookMs: took() };
       const result = killProcess(target.initPid);
       return result === 'forbidden'
         ? { taken: 'failed', reason: `not permitted to kill the init process of ${target.entityName}`, tookMs: took() }

@@ -74,7 +74,7 @@ export function memoisedAnalysis(inner: FileAnalysis): FileAnalysis {
       const key = `${file.sha256}${file.truncated ? 't' : 'w'}${set}`;
       const known = memo.get(key);
       if (known) {
-        inner.release?.(file.bytes);
+        // mutated
         return Promise.resolve(known);
       }
       if (memo.size >= maxMemoEntries) memo.delete(memo.keys().next().value!);

@@ -502,7 +502,8 @@ export function patternRequirements(source: string, caseless: boolean): MatchReq
     }
     return requirements;
   } catch (error) {
-    if (error instanceof Unsupported) return undefined;
+    // Unsupported syntax, or nesting deep enough to exhaust the stack: no requirement, the expression always runs.
+    if (error instanceof Unsupported || error instanceof RangeError) return undefined;
     throw error;
   }
 }

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -53,7 +53,8 @@ describe('nomine agent run (eBPF, Docker)', { skip, timeout: 300_000 }, () => {
   let upstreamPort: number;
   let agent: AgentProcess;
   let minerBytes: Buffer;
-  const agentArgs = () => ['run', '--learning-min', '4s', '--learning-quiet', '2s', '--mode', 'prevent', '--cpu-interval', '1000', '--alerts', alertsFile, '--status-interval', '500'];
+  const metricsToken = 'metrics-token-for-the-e2e-test';
+  const agentArgs = () => ['run', '--metrics', '127.0.0.1:0', '--metrics-token-file', join(home, 'metrics-token'), '--learning-min', '4s', '--learning-quiet', '2s', '--mode', 'prevent', '--cpu-interval', '1000', '--alerts', alertsFile, '--status-interval', '500'];
 
   before(async () => {
     home = await tempHome('nomine-enforce-');
@@ -65,6 +66,7 @@ describe('nomine agent run (eBPF, Docker)', { skip, timeout: 300_000 }, () => {
     upstream = createServer((request, response) => response.end(request.url === '/kworker' ? minerBytes : 'ok\n'));
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.3', resolve));
     upstreamPort = (upstream.address() as { port: number }).port;
+    await writeFile(join(home, 'metrics-token'), `${metricsToken}\n`, { mode: 0o600 });
     agent = startAgent(agentArgs(), home);
     await agent.waitForLog(/sensor ebpf started/, 60_000);
   });
@@ -102,6 +104,13 @@ describe('nomine agent run (eBPF, Docker)', { skip, timeout: 300_000 }, () => {
     assert.equal(counters.sensor.name, 'ebpf');
     assert.ok(counters.events.processed > 0 && counters.profiles.enforcing >= 1, status.stdout);
     assert.equal(typeof counters.queue.dropped, 'number');
+    const [, metricsUrl] = agent.log().match(/metrics on (http:\S+)/) ?? [];
+    assert.ok(metricsUrl, 'the agent said where its metrics are');
+    assert.equal((await fetch(metricsUrl)).status, 401, 'metrics need the token');
+    const scraped = await (await fetch(metricsUrl, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
+    assert.match(scraped, /nomine_agent_events_processed\{type="exec"\} [1-9]/);
+    assert.match(scraped, /nomine_agent_profiles\{phase="enforcing"\} [1-9]/);
+    assert.match(scraped, /nomine_agent_queue_capacity 65536/);
     const table = await runCli(['agent', 'status'], { home });
     assert.match(table.stdout, /sensor ebpf .*\n.*queue \d+\/65536/);
   });

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { createAgentCore } from '../../agent/agent-core.ts';
-import { writeAgentStatus } from '../../agent/agent-status.ts';
+import { agentMetricsRegistry, serveAgentMetrics, type MetricsEndpoint } from '../../agent/agent-metrics.ts';
+import { writeAgentStatus, type AgentStatus } from '../../agent/agent-status.ts';
 import { createProfileEngine, profileFlushIntervalMs } from '../../agent/profile-engine.ts';
 import { createAlertDispatcher } from '../../alerts/alert-dispatcher.ts';
 import type { AlertOutput } from '../../alerts/alert-output.ts';
@@ -41,6 +42,8 @@ interface RunFlags extends SensorFlags {
   duration?: number;
   config?: string;
   statusInterval: number;
+  metrics?: string;
+  metricsTokenFile?: string;
 }
 
 function duration(name: string) {
@@ -72,6 +75,8 @@ export function agentRunCommand(): Command {
     .option('--webhook-auth-file <file>', 'send the content of this file as the Authorization header')
     .option('--duration <seconds>', 'stop after this many seconds (tests, demos)', positiveInteger('--duration', 1))
     .option('--status-interval <ms>', 'how often the status file is written', positiveInteger('--status-interval', 100, 600_000), 2000)
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (needs --metrics-token-file)')
+    .option('--metrics-token-file <file>', 'bearer token scrapers must send for --metrics (16 characters at least)')
     .option('--config <file>', 'config file (default $NOMINE_CONFIG or $NOMINE_HOME/config.yaml)')
     .addHelpText('after', `\nDefaults: learn for at least ${formatDuration(defaultLifecycleSettings.learningMinMs)} and until ${formatDuration(defaultLifecycleSettings.learningQuietMs)} pass with nothing new; new workloads start in mode ${defaultEnforcementMode} (alert only) so a profile that learned too little never kills production work: switch a workload to prevent with \`nomine profile set-mode\`.\nState (profiles, outbox, status) lives in $NOMINE_HOME.`)
     .action(async (flags: RunFlags) => {
@@ -163,10 +168,10 @@ async function runAgent(flags: RunFlags): Promise<void> {
   log(`learning at least ${formatDuration(settings.learningMinMs)}, enforcing after ${formatDuration(settings.learningQuietMs)} with nothing new; new workloads in mode ${flags.mode}`);
 
   const startedAt = Date.now();
-  const writeStatus = () => {
+  const snapshot = (): AgentStatus => {
     const stats = core.pipeline.stats();
     const profiles = engine!.stats();
-    writeAgentStatus(home, {
+    return {
       pid: process.pid,
       startedAt,
       updatedAt: Date.now(),
@@ -178,8 +183,17 @@ async function runAgent(flags: RunFlags): Promise<void> {
       profiles: { total: profiles.profiles, learning: profiles.learning, enforcing: profiles.enforcing },
       alerts: { ...dispatcher.stats(), deviations: profiles.deviations, actions: profiles.actions },
       runtimes: runtimeState,
-    });
+    };
   };
+  const writeStatus = () => writeAgentStatus(home, snapshot());
+  let metrics: MetricsEndpoint | undefined;
+  if (flags.metrics) {
+    const match = /^(.+):(\d{1,5})$/.exec(flags.metrics);
+    if (!match) throw new NomineError('invalid-input', `--metrics must be HOST:PORT, got ${flags.metrics}`, 'agent run');
+    if (!flags.metricsTokenFile) throw new NomineError('invalid-input', '--metrics needs --metrics-token-file: the endpoint never runs without authentication', 'agent run');
+    metrics = await serveAgentMetrics(agentMetricsRegistry(snapshot), { host: match[1]!.replace(/^\[|\]$/g, ''), port: Number(match[2]) }, readSecret(flags.metricsTokenFile));
+    log(`metrics on http://${metrics.address.host}:${metrics.address.port}/metrics (bearer token required)`);
+  }
   let ticking = false;
   const ticker = setInterval(() => {
     if (ticking) return;
@@ -202,6 +216,7 @@ async function runAgent(flags: RunFlags): Promise<void> {
     if (deadline) clearTimeout(deadline);
     await engine.tick().catch(() => undefined);
     writeStatus();
+    await metrics?.close();
     await dispatcher.close();
     await db.destroy();
     await docker?.close();

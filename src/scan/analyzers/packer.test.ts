@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
+import { loadSignatures } from '../../signatures/load-signatures.ts';
 import type { Signatures } from '../../signatures/signatures.ts';
 import { fileFromBytes } from './file-fixture.ts';
 import { packer } from './packer.ts';
@@ -19,8 +20,17 @@ function elfWith(...parts: string[]): Buffer {
   return Buffer.concat([header, Buffer.alloc(64), ...parts.map((p) => Buffer.from(p, 'latin1'))]);
 }
 
+let signatures: Signatures;
+before(async () => {
+  signatures = await loadSignatures();
+});
+
+/** The packer's findings, which must not depend on whether its markers are searched directly or in the YARA pass. */
 async function rules(bytes: Buffer): Promise<[string, string][]> {
-  return (await packer.analyze(fileFromBytes('usr/bin/app', bytes), noSignatures)).map((s) => [s.rule, s.strength]);
+  const searched = (await packer.analyze(fileFromBytes('usr/bin/app', bytes), noSignatures)).map((s): [string, string] => [s.rule, s.strength]);
+  const fromYaraPass = (await packer.analyze(fileFromBytes('usr/bin/app', bytes), signatures)).map((s): [string, string] => [s.rule, s.strength]);
+  assert.deepEqual(fromYaraPass, searched, 'markers matched in the YARA pass agree with a direct search');
+  return searched;
 }
 
 describe('packer markers', () => {
@@ -35,6 +45,12 @@ describe('packer markers', () => {
 
   it('reports the Ezuri crypter stub as strong', async () => {
     assert.deepEqual(await rules(elfWith('main.runFromMemory\0main.aesDec\0')), [['packer.ezuri', 'strong']]);
+  });
+
+  it('reports a program importing memfd_create with fexecve or execveat as a weak trait', async () => {
+    assert.deepEqual(await rules(elfWith('\0memfd_create\0fexecve\0')), [['packer.memfd-exec', 'weak']]);
+    assert.deepEqual(await rules(elfWith('\0memfd_create\0execveat\0')), [['packer.memfd-exec', 'weak']]);
+    assert.deepEqual(await rules(elfWith('\0memfd_create\0execve\0')), []);
   });
 
   it('reports nothing for an ordinary program', async () => {

@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { shannonEntropy } from './shannon-entropy.ts';
+
+/** The textbook computation, one byte at a time. */
+function naive(bytes: Uint8Array, from: number, to: number): number {
+  const counts = new Array<number>(256).fill(0);
+  for (let i = from; i < to; i++) counts[bytes[i]!]!++;
+  const n = to - from;
+  return counts.reduce((sum, count) => (count === 0 ? sum : sum - (count / n) * Math.log2(count / n)), 0);
+}
+
+describe('shannonEntropy', () => {
+  it('equals the byte-by-byte computation at every alignment and length', () => {
+    const backing = Buffer.concat([Buffer.alloc(3000, 'a'), randomBytes(5000), Buffer.from('abcabcabc'.repeat(200))]);
+    for (const offset of [0, 1, 2, 3]) {
+      const bytes = backing.subarray(offset);
+      for (const [from, to] of [[0, bytes.length], [1, 2], [5, 9], [3, 4100], [4097, 9999]]) {
+        assert.equal(shannonEntropy(bytes, from, to), naive(bytes, from, Math.min(to!, bytes.length)), `offset ${offset} [${from}, ${to})`);
+      }
+    }
+  });
+
+  it('is 0 for constant or empty data and near 8 for random data', () => {
+    assert.equal(shannonEntropy(Buffer.alloc(100_000, 7)), 0);
+    assert.equal(shannonEntropy(Buffer.alloc(0)), 0);
+    assert.ok(shannonEntropy(randomBytes(1 << 20)) > 7.99);
+  });
+});

@@ -9,6 +9,7 @@ import { auditCommand } from './commands/audit.ts';
 import { probeCommand } from './commands/probe.ts';
 import { profileCommand } from './commands/profile.ts';
 import { scanCommand } from './commands/scan.ts';
+import { serverCommand } from './commands/server.ts';
 import { exitCodes } from './exit-codes.ts';
 import { toolVersion } from './tool-version.ts';
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .addCommand(probeCommand())
     .addCommand(agentCommand())
     .addCommand(profileCommand())
+    .addCommand(serverCommand())
     .addHelpText('after', '\nData directory: $NOMINE_HOME (default /var/lib/nomine as root, ~/.nomine otherwise).');
 }
 

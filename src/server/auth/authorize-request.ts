@@ -1,0 +1,45 @@
+/**
+ * Who is asking and may they: a Bearer API token, else the session cookie. Cookie-authenticated requests that
+ * change state must carry the session's CSRF synchroniser token in X-CSRF-Token (tokens need none: a browser
+ * never attaches them by itself). Runs before the body is parsed, so strangers never reach validation.
+ */
+import { NomineError } from '../../core/errors.ts';
+import type { ServerContext } from '../server-context.ts';
+import { authenticateApiToken } from './api-tokens.ts';
+import { isGranted, type Access, type Principal } from './principal.ts';
+import { isSameSecret } from './secret-token.ts';
+import { resumeSession } from './sessions.ts';
+
+export const csrfHeader = 'x-csrf-token';
+
+const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface IncomingCredentials {
+  method: string;
+  authorization: string | undefined;
+  sessionCookie: string | undefined;
+  csrfToken: string | undefined;
+}
+
+export async function identify(credentials: IncomingCredentials, context: ServerContext): Promise<Principal | undefined> {
+  if (credentials.authorization !== undefined) {
+    const match = /^Bearer +(\S+)$/i.exec(credentials.authorization.trim());
+    if (!match?.[1]) throw new NomineError('unauthorized', 'use the header `Authorization: Bearer nmn_…`', 'authorization');
+    return authenticateApiToken(context.db, match[1], context.now());
+  }
+  if (credentials.sessionCookie === undefined) return undefined;
+  const principal = await resumeSession(context.db, credentials.sessionCookie, context.now(), context.limits);
+  if (!safeMethods.has(credentials.method)) {
+    if (!credentials.csrfToken) throw new NomineError('forbidden', 'the X-CSRF-Token header is missing: send the csrfToken from POST /api/login or GET /api/me', 'csrf');
+    if (!isSameSecret(credentials.csrfToken, principal.csrfToken)) throw new NomineError('forbidden', 'the X-CSRF-Token header does not match this session', 'csrf');
+  }
+  return principal;
+}
+
+export function authorize(access: Access, principal: Principal | undefined): void {
+  if (access === 'public') return;
+  if (!principal) throw new NomineError('unauthorized', 'authentication required: log in, or send `Authorization: Bearer nmn_…`', 'authorization');
+  if (!isGranted(access, principal)) {
+    throw new NomineError('forbidden', `this needs the ${access} access level; ${principal.kind === 'user' ? `user ${principal.username}` : `token "${principal.name}"`} has the role ${principal.role}`, 'authorization');
+  }
+}

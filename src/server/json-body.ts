@@ -1,0 +1,20 @@
+/**
+ * The JSON body parser: fastify's default drops the parser's message, so a client would only hear "not valid JSON".
+ * This one says where the JSON breaks, and refuses `__proto__` and `constructor.prototype` keys (prototype poisoning).
+ */
+import { NomineError } from '../core/errors.ts';
+
+export function parseJsonBody(text: string): unknown {
+  if (text.trim() === '') throw new NomineError('invalid-input', 'the body is empty but Content-Type says JSON: send a JSON object, or no Content-Type', 'body');
+  try {
+    return JSON.parse(text, function refusePoison(this: unknown, key: string, value: unknown) {
+      if (key === '__proto__' || (key === 'constructor' && value !== null && typeof value === 'object' && Object.hasOwn(value, 'prototype'))) {
+        throw new NomineError('invalid-input', `the key "${key}" is not accepted in JSON bodies`, 'body');
+      }
+      return value;
+    });
+  } catch (error) {
+    if (error instanceof NomineError) throw error;
+    throw new NomineError('invalid-input', `malformed JSON body: ${(error as Error).message}`, 'body');
+  }
+}

@@ -3,7 +3,7 @@
  * prints a one-time setup link, or creates `admin` from NOMINE_ADMIN_PASSWORD without ever printing it.
  */
 import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, Option, InvalidArgumentError } from 'commander';
 import { NomineError } from '../../core/errors.ts';
 import { resolveDataHome } from '../../platform/data-home.ts';
 import { bootstrap } from '../../server/auth/setup-link.ts';
@@ -44,7 +44,7 @@ function readPem(file: string, what: string): Buffer {
 export function serverCommand(): Command {
   return new Command('server')
     .description('run the console API: users and roles, API tokens, scan/audit/probe report ingestion, metrics')
-    .option('--listen <host:port>', 'address to listen on', parseListenAddress, parseListenAddress('127.0.0.1:7480'))
+    .addOption(new Option('--listen <host:port>', 'address to listen on').argParser(parseListenAddress).default(parseListenAddress('127.0.0.1:7480'), '127.0.0.1:7480'))
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (with --tls-key); session cookies are then Secure')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--public-url <url>', 'the URL people reach the server at, for the setup link (default: the listen address)')

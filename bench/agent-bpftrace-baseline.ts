@@ -16,6 +16,8 @@ export interface BareBpftrace {
   child: ChildProcess;
   pid: number;
   outputPath: string;
+  /** Ends every event line (see bpftrace-script.ts): a line without it is a fragment, not an event. */
+  nonce: string;
   /** Bytes written to the output so far (a step's lines lie between two offsets). */
   offset(): number;
   stop(): Promise<void>;
@@ -67,6 +69,7 @@ export async function startBareBpftrace(outputPath: string, attachTimeoutMs = 90
     child,
     pid: child.pid!,
     outputPath,
+    nonce,
     offset: size,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -106,8 +109,9 @@ export interface LineCount {
 }
 
 /** Counts the event lines between two output offsets, read in chunks so a long step does not load all at once. */
-export function countLines(path: string, from: number, to: number, mntns: number): LineCount {
+export function countLines(path: string, from: number, to: number, mntns: number, nonce: string): LineCount {
   const wanted = String(mntns);
+  const terminator = `\t${nonce}`;
   const count: LineCount = { events: 0, allEvents: 0, lost: 0 };
   let carry = '';
   const chunk = 4 << 20;
@@ -121,7 +125,7 @@ export function countLines(path: string, from: number, to: number, mntns: number
         continue;
       }
       const field = mntnsField[line[0] ?? ''];
-      if (field === undefined || line[1] !== '\t') continue;
+      if (field === undefined || line[1] !== '\t' || !line.endsWith(terminator)) continue;
       count.allEvents += 1;
       if (line.split('\t', field + 1)[field] === wanted) count.events += 1;
     }

@@ -40,23 +40,18 @@ tracepoint:sched:sched_process_exit /(${filter}) && pid == tid/ { printf("d %d %
   const byPid = new Map<number, ExecLife>();
   const order: ExecLife[] = [];
   let ready = false;
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (line === 'ready') {
-      ready = true;
-      return;
-    }
-    const [kind, pidText, nsText, last] = line.split(' ');
-    const pid = Number(pidText);
-    if (!Number.isInteger(pid) || nsText === undefined || !/^\d+$/.test(nsText)) return;
-    if (kind === 'x') {
-      const life: ExecLife = { comm: last ?? '', pid, execNs: BigInt(nsText) };
-      byPid.set(pid, life);
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    const line = parseWatchLine(text);
+    if (line?.kind === 'ready') ready = true;
+    else if (line?.kind === 'exec') {
+      const life: ExecLife = { comm: line.comm, pid: line.pid, execNs: line.ns };
+      byPid.set(line.pid, life);
       order.push(life);
-    } else if (kind === 'd') {
-      const life = byPid.get(pid);
+    } else if (line?.kind === 'exit') {
+      const life = byPid.get(line.pid);
       if (life && life.exitNs === undefined) {
-        life.exitNs = BigInt(nsText);
-        life.exitCode = Number(last);
+        life.exitNs = line.ns;
+        life.exitCode = line.exitCode;
       }
     }
   });
@@ -80,6 +75,19 @@ tracepoint:sched:sched_process_exit /(${filter}) && pid == tid/ { printf("d %d %
       clearTimeout(timer);
     },
   };
+}
+
+export type WatchLine = { kind: 'ready' } | { kind: 'exec'; pid: number; ns: bigint; comm: string } | { kind: 'exit'; pid: number; ns: bigint; exitCode: number };
+
+/** One line of the watch script's output (`x PID NS COMM`, `d PID NS CODE`, `ready`); undefined for anything else. */
+export function parseWatchLine(line: string): WatchLine | undefined {
+  if (line === 'ready') return { kind: 'ready' };
+  const [kind, pidText, nsText, last, ...rest] = line.split(' ');
+  if ((kind !== 'x' && kind !== 'd') || rest.length > 0 || !/^\d{1,10}$/.test(pidText ?? '') || !/^\d{1,20}$/.test(nsText ?? '') || last === undefined || last === '') return undefined;
+  const pid = Number(pidText);
+  if (kind === 'x') return { kind: 'exec', pid, ns: BigInt(nsText!), comm: last };
+  if (!/^-?\d{1,10}$/.test(last)) return undefined;
+  return { kind: 'exit', pid, ns: BigInt(nsText!), exitCode: Number(last) };
 }
 
 /** Waits (briefly) until the life has its exit; bpftrace's line may trail docker's answer. */

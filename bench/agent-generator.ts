@@ -59,9 +59,9 @@ export async function docker(args: string[], timeoutMs = 120_000): Promise<{ std
 }
 
 /** Starts a long-lived container (`sleep 3600`) of `image` on the host network; returns its full id. */
-export async function startContainer(name: string, image: string, label: string, command: string[] = ['sleep', '3600']): Promise<string> {
+export async function startContainer(name: string, image: string, label: string, command: string[] = ['sleep', '3600'], runArgs: string[] = []): Promise<string> {
   await docker(['rm', '-f', name]);
-  const started = await docker(['run', '-d', '--network', 'host', '--label', label, '--name', name, image, ...command]);
+  const started = await docker(['run', '-d', '--network', 'host', '--label', label, '--name', name, ...runArgs, image, ...command]);
   if (started.code !== 0) throw new Error(`docker run ${name} failed: ${started.stderr.trim()}`);
   return started.stdout.trim();
 }
@@ -106,11 +106,19 @@ export function execRateFor(rate: number): number {
   return Math.min(200, Math.max(50, Math.round(rate / 500)));
 }
 
+/** SIGKILL ended the generator: something on the node acts on the bench's container (another agent in prevent mode). */
+export class GeneratorKilled extends Error {
+  constructor() {
+    super('the generator was killed (exit 137): another agent on the node in prevent mode?');
+  }
+}
+
 /** One paced run inside the container; rejects when the generator fails or prints nothing usable. */
 export async function runGenerator(container: string, step: GeneratorRun): Promise<GeneratorReport> {
   const args = ['exec', container, generatorInImage, 'run', '--rate', String(step.rate), '--seconds', String(step.seconds), '--exec-rate', String(step.execRate), '--listen', step.listen,
     '--connect-per-1000', String(step.connectPer1000 ?? 10), '--dir', '/tmp/gen', '--self', generatorInImage, '--workers', String(step.workers ?? 1)];
   const result = await docker(args, (step.seconds + 60) * 1000);
+  if (result.code === 137) throw new GeneratorKilled();
   if (result.code !== 0) throw new Error(`the generator failed (exit ${result.code}): ${result.stderr.trim().slice(0, 500)}`);
   return parseGeneratorOutput(result.stdout);
 }
@@ -120,14 +128,24 @@ export function parseGeneratorOutput(stdout: string): GeneratorReport {
   let accepts = 0;
   for (const line of stdout.split('\n')) {
     if (!line.startsWith('{')) continue;
-    const parsed = JSON.parse(line) as Record<string, number | boolean>;
-    if (parsed.listener === true) accepts = Number(parsed.accepts);
-    else main = parsed as Record<string, number>;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      continue; // a line cut short; the report is checked below
+    }
+    if (typeof parsed !== 'object' || parsed === null) continue;
+    const fields = parsed as Record<string, unknown>;
+    if (fields.listener === true) accepts = Number(fields.accepts) || 0;
+    else main = fields as Record<string, number>;
   }
-  if (!main || typeof main.seconds !== 'number') throw new Error(`the generator printed no report: ${stdout.slice(0, 300)}`);
+  const counts = ['rate', 'seconds', 'execs', 'execErrors', 'connects', 'connectErrors', 'writes', 'writeErrors'] as const;
+  if (!main || counts.some((key) => typeof main![key] !== 'number' || !Number.isFinite(main![key])) || main.seconds! <= 0) {
+    throw new Error(`the generator printed no usable report: ${stdout.slice(0, 300)}`);
+  }
   const report = {
     rate: main.rate!,
-    seconds: main.seconds,
+    seconds: main.seconds!,
     execs: main.execs!,
     execErrors: main.execErrors!,
     connects: main.connects!,

@@ -88,6 +88,63 @@ export function foreignTracers(own: readonly number[]): { pid: number; args: str
     });
 }
 
+/**
+ * Waits until no bpftrace but `own` runs (other agents on the node: their kernel work slows every traced syscall,
+ * and one in prevent mode may kill the bench's processes), polling every 2 s for at most `maxSeconds`.
+ */
+export async function waitForQuietNode(own: readonly number[], maxSeconds: number, log: (message: string) => void): Promise<{ waitedSeconds: number; quiet: boolean }> {
+  const started = Date.now();
+  let said = false;
+  for (;;) {
+    const others = foreignTracers(own);
+    const waited = (Date.now() - started) / 1000;
+    if (others.length === 0) return { waitedSeconds: Math.round(waited), quiet: true };
+    if (waited >= maxSeconds) {
+      log(`the node is still busy after ${Math.round(waited)} s (${others.length} other bpftrace: ${others.map((t) => t.pid).join(', ')}); going on`);
+      return { waitedSeconds: Math.round(waited), quiet: false };
+    }
+    if (!said) log(`waiting up to ${maxSeconds} s for ${others.length} other bpftrace process(es) to end (pids ${others.map((t) => t.pid).join(', ')})`);
+    said = true;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+/** Busy and total CPU time of the whole node in seconds (all cores), from the first line of /proc/stat. */
+export function nodeCpuSeconds(): { busy: number; total: number } {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest times are already in user and nice)
+    const total = fields.slice(0, 8).reduce((sum, value) => sum + value, 0);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+    return { busy: (total - idle) / clockTicks, total: total / clockTicks };
+  } catch {
+    return { busy: Number.NaN, total: Number.NaN };
+  }
+}
+
+/**
+ * Cores the rest of the node (everything but this process and `own`) keeps busy, measured over `seconds`; then, while
+ * that is above `maxCores`, measures again until `maxWaitSeconds` have passed. Steps measured on a node someone else
+ * keeps busy measure the contention, not the agent.
+ */
+export async function waitForIdleCpu(own: readonly number[], maxCores: number, maxWaitSeconds: number, seconds = 1): Promise<{ otherCores: number; waitedSeconds: number }> {
+  const started = Date.now();
+  const cores = readdirSync('/sys/devices/system/cpu').filter((name) => /^cpu\d+$/.test(name)).length || 1;
+  for (;;) {
+    const node0 = nodeCpuSeconds();
+    const self0 = process.cpuUsage();
+    const own0 = own.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    const node1 = nodeCpuSeconds();
+    const self = process.cpuUsage(self0);
+    const ownSeconds = own.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0) - own0 + (self.user + self.system) / 1e6;
+    const wall = (node1.total - node0.total) / cores;
+    const otherCores = Math.max(0, (node1.busy - node0.busy - ownSeconds) / wall);
+    const waitedSeconds = Math.round((Date.now() - started) / 1000);
+    if (otherCores <= maxCores || waitedSeconds >= maxWaitSeconds) return { otherCores: round(otherCores, 2), waitedSeconds };
+  }
+}
+
 /** The 1-minute load average: how busy the node was around a measurement. */
 export function loadAverage(): number {
   try {

@@ -33,7 +33,14 @@ export interface LookupResult {
 }
 
 const entity: Entity = { id: 'c'.repeat(64), name: 'bench-web-1', runtime: 'docker', image: 'bench/web:1', imageDigest: `sha256:${'d'.repeat(64)}`, labels: {} };
-const syscalls = ['read', 'write', 'openat', 'close', 'fstat', 'mmap', 'mprotect', 'munmap', 'brk', 'rt_sigaction', 'rt_sigprocmask', 'ioctl', 'pread64', 'writev', 'access', 'pipe2', 'select', 'sched_yield', 'madvise', 'dup2', 'nanosleep', 'getpid', 'socket', 'connect', 'accept4', 'sendto', 'recvfrom', 'bind', 'listen', 'getsockname', 'setsockopt', 'clone', 'execve', 'exit', 'wait4', 'kill', 'uname', 'fcntl', 'getcwd', 'chdir', 'rename', 'mkdir', 'unlink', 'readlink', 'getuid', 'epoll_wait', 'epoll_ctl', 'epoll_create1', 'futex', 'set_tid_address', 'clock_gettime', 'exit_group', 'newfstatat', 'prlimit64', 'getrandom', 'statx', 'rseq', 'clock_nanosleep'];
+const syscalls = [
+  'read', 'write', 'openat', 'close', 'fstat', 'mmap', 'mprotect', 'munmap', 'brk', 'rt_sigaction', 'rt_sigprocmask',
+  'ioctl', 'pread64', 'writev', 'access', 'pipe2', 'select', 'sched_yield', 'madvise', 'dup2', 'nanosleep', 'getpid',
+  'socket', 'connect', 'accept4', 'sendto', 'recvfrom', 'bind', 'listen', 'getsockname', 'setsockopt', 'clone',
+  'execve', 'exit', 'wait4', 'kill', 'uname', 'fcntl', 'getcwd', 'chdir', 'rename', 'mkdir', 'unlink', 'readlink',
+  'getuid', 'epoll_wait', 'epoll_ctl', 'epoll_create1', 'futex', 'set_tid_address', 'clock_gettime', 'exit_group',
+  'newfstatat', 'prlimit64', 'getrandom', 'statx', 'rseq', 'clock_nanosleep',
+];
 
 const exeOf = (i: number) => `/usr/local/bin/svc-${String(i).padStart(2, '0')}`;
 const digestOf = (i: number) => i.toString(16).padStart(64, 'a');

@@ -27,8 +27,9 @@
  *
  * Prints a table, writes bench/results/enforce.json; exits 1 when a target is missed (exec-to-kill median < 50 ms,
  * p99 < 200 ms, every try killed, zero logins). Options: --tries N (200), --miner-tries N (20), --steady S (30),
- * --wait-ms N (2000), --lookup-seconds S (1, per kind), --node-mode alert|prevent (alert). Needs root, bpftrace,
- * gcc, Docker and a built dist/.
+ * --wait-ms N (2000), --lookup-seconds S (1, per kind), --node-mode alert|prevent (alert), --wait-quiet S (180:
+ * first wait up to S seconds until no other bpftrace runs — another agent in prevent mode would kill the probes
+ * too). Needs root, bpftrace, gcc, Docker and a built dist/.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -46,7 +47,7 @@ import { startStratumPool, type StratumPool } from '../test/helpers/stratum-pool
 import { docker, generatorBinary, removeLabelled, startContainer } from './agent-generator.ts';
 import { awaitExit, startExecWatch, type ExecLife, type ExecWatch } from './agent-exec-watch.ts';
 import { benchProfileLookups, type LookupResult } from './agent-profile-lookups.ts';
-import { childrenNamed, containerCpuSeconds, cpuSecondsOf, foreignTracers, loadAverage, quantile, round, rssBytesOf } from './agent-process-stats.ts';
+import { childrenNamed, containerCpuSeconds, cpuSecondsOf, foreignTracers, loadAverage, quantile, round, rssBytesOf, waitForQuietNode } from './agent-process-stats.ts';
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -61,6 +62,7 @@ const { values: options } = parseArgs({
     'wait-ms': { type: 'string', default: '2000' },
     'lookup-seconds': { type: 'string', default: '1' },
     'node-mode': { type: 'string', default: 'alert' },
+    'wait-quiet': { type: 'string', default: '180' },
   },
 });
 const tries = Number(options.tries);
@@ -69,6 +71,7 @@ const steadySeconds = Number(options.steady);
 const waitMs = Number(options['wait-ms']);
 const lookupSeconds = Number(options['lookup-seconds']);
 const nodeMode = options['node-mode'];
+const waitQuietSeconds = Number(options['wait-quiet']);
 if (nodeMode !== 'alert' && nodeMode !== 'prevent') throw new Error('--node-mode is alert or prevent');
 
 const suffix = String(process.pid);
@@ -227,6 +230,8 @@ async function main(): Promise<number> {
   const lookups: LookupResult = await benchProfileLookups(lookupSeconds);
   for (const kind of [...lookups.kinds, lookups.mixed]) log(`  ${kind.kind}: judge ${kind.judgeOpsPerSecond}/s, Set.has ${kind.setOpsPerSecond}/s (${kind.slowdown}x)`);
 
+  // Another agent in prevent mode would kill the bench's probes (and its workload) too: wait for it to finish.
+  const quiet = await waitForQuietNode([], waitQuietSeconds, log);
   log('building the workload image (docker import) and the probe and miner binaries');
   await removeLabelled(label, []);
   const [, probeBinary, minerBinary] = await Promise.all([buildWorkloadImage(image), generatorBinary(), stratumWorkerBinary()]);
@@ -291,7 +296,10 @@ async function main(): Promise<number> {
   watch = await startExecWatch([probeComm, minerComm]);
   log(`${tries} tries: docker exec ${probePath} probe`);
   const probes: ProbeTry[] = [];
+  const own = () => [bpftracePid, watch?.pid].filter((pid): pid is number => pid !== undefined);
+  let triesWithOtherTracers = 0;
   for (let i = 0; i < tries; i++) {
+    if (foreignTracers(own()).length > 0) triesWithOtherTracers += 1;
     probes.push(await probeTry(watch));
     if ((i + 1) % 25 === 0) {
       const times = probes.flatMap((p) => (p.killed && p.execToKillMs !== undefined ? [p.execToKillMs] : []));
@@ -316,11 +324,12 @@ async function main(): Promise<number> {
   const minerLogins = pool.logins.length - loginsBefore;
   const minerConnections = pool.connections - connectionsBefore;
 
-  await sleep(1500); // the last alerts and the status file
+  await sleep(1500); // the last events
+  // Stopping drains the alert aggregates: the file then holds each alert's final count.
+  await agent.stop();
   const alerts = readAlerts().filter((alert) => alert.entity.name === container);
   const probeAlerts = alerts.filter((alert) => alert.seen.includes(probePath));
   const minerAlerts = alerts.filter((alert) => alert.seen.includes(minerPath) || alert.rule === 'mining-pool');
-  await agent.stop();
   const status = readStatus();
   const agentLog = agent.log();
   agent = undefined;
@@ -415,6 +424,7 @@ async function main(): Promise<number> {
       loadAverage: { before: loadBefore, after: loadAfter },
       otherTracers: { before: tracersBefore.length, after: tracersAfter.length },
     },
+    interference: { waitedForQuietSeconds: quiet.waitedSeconds, quietAtStart: quiet.quiet, triesWithOtherTracers },
     method: {
       agent: `node bin/nomine.js agent run --learning-min 3s --learning-quiet 2s --mode ${nodeMode} --alerts FILE (own NOMINE_HOME)${nodeMode === 'prevent' ? '' : '; the workload\'s profile switched to prevent with `nomine profile set-mode` once enforcing, so other containers on the node are never acted on'}`,
       execToKill: 'kernel time from sched_process_exec to sched_process_exit of the probe, from a bpftrace of the bench (filtered to the probe\'s comm); killed = docker exec exit 137 and the kernel exit code says SIGKILL. Cross-check: the probe\'s main() stamps CLOCK_REALTIME and a forked watcher stamps when a pipe only the probe holds hits EOF',

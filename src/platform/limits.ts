@@ -29,7 +29,7 @@ const GiB = 1024 * MiB;
 
 export const defaultLimits: Limits = {
   maxAnalyzedFileBytes: 32 * MiB,
-  maxAnalysisInFlightBytes: 32 * MiB,
+  maxAnalysisInFlightBytes: 8 * MiB,
   maxFileBytes: 4 * GiB,
   maxLayerBytes: 32 * GiB,
   maxLayerEntries: 2_000_000,

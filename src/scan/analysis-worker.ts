@@ -1,10 +1,12 @@
 /**
- * The analysis worker: a thread that loads the same signatures as the scanner and runs analyzers on the files it is
- * sent. It checks the signature version against the scanner's, so a rule file edited mid-scan cannot mix verdicts.
- * File contents arrive as a region of the shared slab (read in place) or, for a file too large for it, as a copy.
+ * The analysis worker: a thread that builds the scanner's signatures from the bundle it is handed (or, without
+ * one, loads them and checks their version against the scanner's, so a rule file edited mid-scan cannot mix
+ * verdicts) and runs analyzers on the files it is sent. File contents arrive as a region of the shared slab (read
+ * in place) or, for a file too large for it, as a copy.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadSignatures } from '../signatures/load-signatures.ts';
+import { signaturesFromBundle, type SignatureBundle } from '../signatures/signature-bundle.ts';
+import type { Signatures } from '../signatures/signatures.ts';
 import { fileAnalyzers } from './analyzers/index.ts';
 import { runAnalyzers, type AnalysisResult } from './file-analysis.ts';
 import type { FileContent } from './layer-entry.ts';
@@ -12,6 +14,8 @@ import type { FileContent } from './layer-entry.ts';
 export interface AnalysisWorkerData {
   signatureDirs: string[];
   signatureVersion: string;
+  /** The scanner's signatures as loaded; the worker reads the directories itself when absent. */
+  bundle?: SignatureBundle;
 }
 
 export interface AnalysisRequest {
@@ -37,8 +41,15 @@ function contentOf(file: AnalysisRequest['file']): Buffer {
   return Buffer.from(slab, file.shared.offset, file.shared.length);
 }
 
+async function workerSignatures(): Promise<Signatures> {
+  if (data.bundle) return signaturesFromBundle(data.bundle);
+  // Loaded on demand: the YAML parser and the schema library cost ~20 MB in every worker that imports them.
+  const { loadSignatures } = await import('../signatures/load-signatures.ts');
+  return loadSignatures(data.signatureDirs);
+}
+
 try {
-  const signatures = await loadSignatures(data.signatureDirs);
+  const signatures = await workerSignatures();
   if (signatures.version !== data.signatureVersion) throw new Error('signature files changed while the scan started; run it again');
   port.on('message', async (message: PoolMessage) => {
     if ('slab' in message) {

@@ -8,8 +8,9 @@ import { NomineError } from '../core/errors.ts';
 import { defaultLimits, type Limits } from '../platform/limits.ts';
 import type { Signatures } from '../signatures/signatures.ts';
 import { analyzeLayer } from './analyze-layer.ts';
-import { inlineAnalysis } from './file-analysis.ts';
+import { inlineAnalysis, type FileAnalysis } from './file-analysis.ts';
 import type { FileAnalyzer } from './file-analyzer.ts';
+import { SharedSlab, type SlabRegion } from './shared-slab.ts';
 
 // A real analyzer, kept tiny so these tests pin the layer pipeline rather than the rules.
 const stratumAnalyzer: FileAnalyzer = {
@@ -137,4 +138,52 @@ test('a header declaring an absurd size in a short archive fails as truncated', 
   for (let i = 0; i < 512; i += 1) sum += tar[i]!;
   tar.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
   await assert.rejects(run(tar), (error: unknown) => error instanceof NomineError && error.code === 'invalid-input');
+});
+
+test('the analyzed prefix of a large file is exactly limits.maxAnalyzedFileBytes long', async () => {
+  const seen: number[] = [];
+  const measuring: FileAnalyzer = { id: 'measure', version: 1, wants: () => true, analyze: (file) => (seen.push(file.bytes.length), []) };
+  const big = Buffer.alloc(200_000, 1);
+  await analyzeLayer(Readable.from([await tarOf([{ name: 'opt/big', content: big }, { name: 'opt/small', content: 'abc' }])]), {
+    key: 'sha256:test',
+    part: 'layer 0',
+    analyzers: [measuring],
+    analysis: inlineAnalysis([measuring], signatures),
+    limits: { ...defaultLimits, maxAnalyzedFileBytes: 65_537 },
+  });
+  assert.deepEqual(seen, [65_537, 3]);
+});
+
+/** An analysis that hands out memory from a shared slab, as the worker pool does, and runs analyzers inline. */
+function slabAnalysis(slab: SharedSlab): FileAnalysis {
+  const inner = inlineAnalysis([stratumAnalyzer], signatures);
+  const regions = new Map<number, SlabRegion>();
+  const release = (buffer: Buffer) => {
+    const region = buffer.buffer === slab.buffer ? regions.get(buffer.byteOffset) : undefined;
+    if (region) slab.release(region);
+  };
+  return {
+    reserve: (bytes) => (bytes < 1 || bytes > slab.capacity ? undefined : slab.reserve(bytes).then((region) => (regions.set(region.offset, region), Buffer.from(slab.buffer, region.offset, region.size)))),
+    release,
+    analyze: async (file, ids) => {
+      try {
+        return await inner.analyze(file, ids);
+      } finally {
+        release(file.bytes);
+      }
+    },
+    close: async () => undefined,
+  };
+}
+
+test('reads files into memory the analysis provides, waits for room, and gives it back on a broken layer', async () => {
+  const slab = new SharedSlab(16 * 1024);
+  const many = await tarOf(Array.from({ length: 20 }, (_, i) => ({ name: `opt/m${i}`, content: miner, mode: 0o755 })));
+  const options = { key: 'sha256:test', part: 'layer 0', analyzers: [stratumAnalyzer], analysis: slabAnalysis(slab), limits: defaultLimits };
+  const report = await analyzeLayer(Readable.from([many]), options);
+  assert.equal(report.flagged.length, 20, 'twenty 9 KB files passed through a 16 KB slab');
+  assert.equal(slab.held, 0);
+  const broken = await tarOf([{ name: 'opt/m', content: Buffer.concat([miner, Buffer.alloc(6000)]) }]);
+  await assert.rejects(analyzeLayer(Readable.from([broken.subarray(0, 4096)]), options));
+  assert.equal(slab.held, 0, 'the region of the file cut short is given back');
 });

@@ -74,7 +74,7 @@ export function memoisedAnalysis(inner: FileAnalysis): FileAnalysis {
       const key = `${file.sha256}${file.truncated ? 't' : 'w'}${set}`;
       const known = memo.get(key);
       if (known) {
-        // mutated
+        inner.release?.(file.bytes);
         return Promise.resolve(known);
       }
       if (memo.size >= maxMemoEntries) memo.delete(memo.keys().next().value!);

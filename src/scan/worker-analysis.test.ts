@@ -57,4 +57,11 @@ describe('worker analysis', { timeout: 30_000 }, () => {
     const result = await pool.analyze(fileOf(big, 'usr/bin/big'), ids);
     assert.deepEqual(result.failures, []);
   });
+
+  it('fails files sent after its workers are gone instead of leaving them waiting', async () => {
+    const own = workerAnalysis(1, { signatureDirs: [], signatureVersion: signatures.version });
+    await own.analyze(fileOf(Buffer.from(miner), 'usr/bin/start.sh'), ids);
+    await own.close();
+    await assert.rejects(own.analyze(fileOf(Buffer.from(miner), 'usr/bin/again.sh'), ids), /analysis worker 0 exited/);
+  });
 });

@@ -66,17 +66,20 @@ before(async () => {
   signatures = await loadSignatures();
 });
 
-const analyze = (bytes: Buffer, sigs: Signatures, path = 'etc/miner.conf') => contentRules.analyze(fileFromBytes(path, bytes, 0o755), sigs);
+/** Programs take the prefilter from the YARA rule files' pass, other files from a pass of their own: both are run. */
+const analyze = (bytes: Buffer, sigs: Signatures, mode = 0o644) => contentRules.analyze(fileFromBytes('etc/miner.conf', bytes, mode), sigs);
 
 describe('keyword prefilter', () => {
   it('never changes what the keyword lists report (generated files full of matches and near misses)', () => {
     const unfiltered = { ...signatures, keywordPrefilter: undefined };
+    assert.ok(signatures.keywordRules, 'the prefilter is in force');
     const random = seeded(20261128);
     let flagged = 0;
     for (let n = 0; n < 1500; n++) {
       const bytes = randomFile(random);
-      const expected = analyze(bytes, unfiltered);
-      assert.deepEqual(analyze(bytes, signatures), expected, `file ${n}: ${JSON.stringify(bytes.toString('latin1'))}`);
+      const mode = n % 2 === 0 ? 0o644 : 0o755;
+      const expected = analyze(bytes, unfiltered, mode);
+      assert.deepEqual(analyze(bytes, signatures, mode), expected, `file ${n} (mode ${mode.toString(8)}): ${JSON.stringify(bytes.toString('latin1'))}`);
       if ((expected as unknown[]).length > 0) flagged++;
     }
     assert.ok(flagged > 500, `the generated files exercise the lists (${flagged} flagged)`);
@@ -84,9 +87,8 @@ describe('keyword prefilter', () => {
 
   it('rules out every list on an ordinary program, so no expression runs there', () => {
     const bytes = readFileSync('/bin/busybox');
-    const scan = signatures.yara.scanAll(bytes);
-    assert.ok(scan.generated, 'the generated rules are compiled');
-    const ruledOut = ruledOutLists(signatures.keywordPrefilter!, scan.generated!, bytes);
+    assert.ok(signatures.keywordRules, 'the keyword rules are compiled');
+    const ruledOut = ruledOutLists(signatures.keywordPrefilter!, signatures.keywordRules.matched(bytes), bytes);
     assert.deepEqual([...ruledOut].sort(), signatures.keywords.filter((l) => l.scopes.includes('files')).map((l) => l.id).sort());
   });
 
@@ -96,8 +98,22 @@ describe('keyword prefilter', () => {
     const metadataOnly = compileKeywordList({ id: 'meta', summary: 'meta', strength: 'weak', scopes: ['image-config'], caseSensitive: false, literals: ['entrypoint'], patterns: [] }, 'test');
     const prefilter = buildKeywordPrefilter([odd, plain, metadataOnly], new Set());
     assert.equal(prefilter.plans.get('odd')!.always, true);
-    assert.match(prefilter.source, /"needle" nocase/);
+    assert.match(prefilter.source, /\$s0 = "needle"\n/, 'matched in lower case against lower-cased bytes');
     assert.equal(prefilter.plans.has('meta'), false, 'lists for image metadata only are not read in files');
     assert.deepEqual(ruledOutLists(prefilter, new Set(), Buffer.from('nothing here')), new Set(['plain']));
+  });
+});
+
+describe('keyword rules', () => {
+  it('find a factor in any case, also where it straddles two windows of a long file', () => {
+    const rules = signatures.keywordRules!;
+    const poolRule = signatures.keywordPrefilter!.plans.get('mining-pool-host')!.rule!;
+    for (const at of [0, 1024 * 1024 - 5, 1024 * 1024, 3 * 1024 * 1024 - 1]) {
+      const bytes = Buffer.alloc(3 * 1024 * 1024 + 100, 0x41);
+      bytes.write('SupportXMR.Com', at, 'latin1');
+      assert.ok(rules.matched(bytes).has(poolRule), `factor at ${at}`);
+    }
+    assert.equal(rules.matched(Buffer.alloc(2 * 1024 * 1024, 0x41)).has(poolRule), false);
+    assert.deepEqual(rules.matched(Buffer.alloc(0)), new Set());
   });
 });

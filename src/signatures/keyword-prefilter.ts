@@ -1,7 +1,9 @@
 /**
  * Keyword prefilter: the keyword lists turned into YARA rules of literal factors (one rule per list, plus one for
- * the stratum ports), matched in the same native pass as the YARA rules, so a list's regular expression runs only
- * on the files where that pass (or, for wallet-like patterns, a run of address characters) says it could match.
+ * the stratum ports), matched natively, so a list's regular expression runs only on the files where that match (or,
+ * for wallet-like patterns, a token of address characters) says it could. Programs get the rules (as `nocase`
+ * strings) in the pass of the YARA rule files they get anyway; other files in a pass of their own over a
+ * lower-cased copy (see keyword-rules.ts), where plain strings match several times faster.
  * Verdicts do not change: a list's expression still decides, on the whole file, exactly as before; the prefilter
  * only skips expressions that provably cannot match. A list whose patterns are not understood always runs.
  */
@@ -22,12 +24,19 @@ export interface KeywordPlan {
 export interface KeywordPrefilter {
   /** YARA source of the generated rules; empty when no list has factors. */
   source: string;
+  /**
+   * The same rules one by one, with how many strings each holds (rule sets are packed by that count): `source` for
+   * lower-cased bytes (plain strings), `nocaseSource` for the bytes as they are (for the rule files' pass).
+   */
+  rules: readonly { name: string; source: string; nocaseSource: string; strings: number }[];
   /** By keyword list id. */
   plans: ReadonlyMap<string, KeywordPlan>;
   /** The rule that matches `:PORT` for every stratum port, when there are ports. */
   portsRule?: string;
   /** The token requirements of every list, grouped by edge: each group is looked for in one pass. */
   tokenGroups: readonly (readonly TokenRequirement[])[];
+  /** Length of the longest factor: windows of a long file overlap by one less. */
+  longestFactor: number;
 }
 
 /** Generated rule names start with this; a user rule set using the prefix keeps the generated rules apart. */
@@ -49,18 +58,26 @@ function planOf(list: KeywordList): { factors: string[]; runs: (RunRequirement |
 
 export function buildKeywordPrefilter(lists: readonly KeywordList[], stratumPorts: ReadonlySet<number>): KeywordPrefilter {
   const plans = new Map<string, KeywordPlan>();
-  const rules: string[] = [];
+  const rules: { name: string; source: string; nocaseSource: string; strings: number }[] = [];
+  let longestFactor = 0;
+  // Factors are matched in lower case against lower-cased bytes: exact for lists that ignore case, and a superset
+  // (enough for a prefilter) for those that do not.
+  const ruleOf = (name: string, factors: readonly string[]) => {
+    const lowered = mergeByPrefix(factors.map((factor) => factor.toLowerCase()));
+    for (const factor of lowered) longestFactor = Math.max(longestFactor, factor.length);
+    rules.push({ name, source: literalRule(name, lowered, false), nocaseSource: literalRule(name, lowered, true), strings: lowered.length });
+  };
   lists.forEach((list, index) => {
     if (!list.scopes.includes('files')) return;
     const { factors, runs, always } = planOf(list);
     const rule = factors.length > 0 && !always ? `${generatedRulePrefix}${index}` : undefined;
-    if (rule) rules.push(literalRule(rule, factors, list.matcher.flags.includes('i')));
+    if (rule) ruleOf(rule, factors);
     plans.set(list.id, { ...(rule ? { rule } : {}), runs, always });
   });
   let portsRule: string | undefined;
   if (stratumPorts.size > 0) {
     portsRule = `${generatedRulePrefix}ports`;
-    rules.push(literalRule(portsRule, [...stratumPorts].map((port) => `:${port}`), false));
+    ruleOf(portsRule, [...stratumPorts].map((port) => `:${port}`));
   }
   const groups = new Map<string, TokenRequirement[]>();
   for (const plan of plans.values()) {
@@ -70,7 +87,45 @@ export function buildKeywordPrefilter(lists: readonly KeywordList[], stratumPort
       groups.set(key, [...(groups.get(key) ?? []), run]);
     }
   }
-  return { source: rules.join('\n'), plans, ...(portsRule ? { portsRule } : {}), tokenGroups: [...groups.values()] };
+  return { source: rules.map((rule) => rule.source).join('\n'), rules, plans, ...(portsRule ? { portsRule } : {}), tokenGroups: [...groups.values()], longestFactor };
+}
+
+/** Prefixes at least this long stand in for the factors that share them; shorter ones down to three characters do
+ * when a word ends in punctuation in them (`cn/`, `rx/`), which makes them rare in programs and prose alike. */
+const minMergedPrefix = 6;
+const minMergedMarkedPrefix = 3;
+const minMergedFactors = 3;
+
+/** `cn/`, `rx/`: a word of two or more letters or digits, then punctuation (`--no` is every other option). */
+function isMarkedPrefix(prefix: string): boolean {
+  return /^[a-z0-9]{2,}[^a-z0-9]/.test(prefix);
+}
+
+/**
+ * Fewer, shorter strings: three or more factors sharing a prefix of six or more characters (or a shorter marked
+ * one) are replaced by that prefix (`mining.subscribe`, `mining.notify`, `mining.submit` → `mining.`), and
+ * factors containing another are
+ * dropped. Each string costs the native matcher (past ~100 of them it falls back to a slower automaton), while a
+ * prefix that long rarely occurs where its factors do not; it is a weaker requirement, never a wrong one.
+ */
+export function mergeByPrefix(factors: readonly string[]): string[] {
+  let current = [...new Set(factors)];
+  for (let length = 16; length >= minMergedMarkedPrefix; length--) {
+    const byPrefix = new Map<string, string[]>();
+    for (const factor of current) {
+      if (factor.length <= length) continue;
+      const prefix = factor.slice(0, length);
+      byPrefix.set(prefix, [...(byPrefix.get(prefix) ?? []), factor]);
+    }
+    for (const [prefix, members] of byPrefix) {
+      if (members.length < minMergedFactors || (length < minMergedPrefix && !isMarkedPrefix(prefix))) continue;
+      current = [...current.filter((factor) => !members.includes(factor)), prefix];
+    }
+  }
+  const sorted = current.sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
+  const kept: string[] = [];
+  for (const factor of sorted) if (!kept.some((k) => factor.includes(k))) kept.push(factor);
+  return kept;
 }
 
 /** The lists (by id) that cannot match `bytes`, given the generated rules that matched in the native pass. */

@@ -11,11 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { NomineError, toNomineError } from '../core/errors.ts';
 import { fileAnalyzers } from '../scan/analyzers/index.ts';
 import { compileKeywordList } from './keyword-matcher.ts';
-import { buildKeywordPrefilter } from './keyword-prefilter.ts';
-import { buildMarkerRules } from './marker-rules.ts';
 import { parseSignatureFile } from './parse-signature-file.ts';
 import type { FuzzyEntry, HashEntry, KeywordList, MinerImage, Signatures } from './signatures.ts';
-import { compileYara, yaraEngineVersion, type YaraSourceFile } from './yara-engine.ts';
+import { signaturesFromBundle, type SignatureBundle } from './signature-bundle.ts';
+import { yaraEngineVersion, type YaraSourceFile } from './yara-engine.ts';
 
 export const builtinSignaturesDir = fileURLToPath(new URL('../../data/signatures/', import.meta.url));
 
@@ -121,24 +120,27 @@ export async function loadSignatures(userDirs: string[] = []): Promise<Signature
     }
   }
 
-  const keywordLists = [...keywords.values()];
-  // The keyword lists' prefilter rules and the analyzers' markers ride along in the YARA pass, so the analyzers
-  // share one scan of a file.
-  const keywordPrefilter = buildKeywordPrefilter(keywordLists, stratumPorts);
-  const generatedNames = [...keywordPrefilter.plans.values()].flatMap((plan) => (plan.rule ? [plan.rule] : []));
-  if (keywordPrefilter.portsRule) generatedNames.push(keywordPrefilter.portsRule);
-  const markers = buildMarkerRules(Object.values(fileAnalyzers));
-  generatedNames.push(...markers.rules.values());
-  return {
+  const bundle: SignatureBundle = {
     version: `sha256:${digest.digest('hex')}`,
     files: [...byId.values()].map((file) => file.path),
     hashes,
     fuzzy,
-    keywords: keywordLists,
+    keywords: [...keywords.values()],
     stratumPorts,
     minerImages,
-    yara: compileYara(yaraFiles, undefined, { source: `${keywordPrefilter.source}\n${markers.source}`, names: generatedNames }),
-    keywordPrefilter,
-    markerRules: markers.rules,
+    yaraFiles,
   };
+  const signatures = signaturesFromBundle(bundle);
+  loaded.set(bundle.version, bundle);
+  if (loaded.size > maxLoadedBundles) loaded.delete(loaded.keys().next().value!);
+  return signatures;
+}
+
+/** Bundles of the signatures loaded lately, by version, for the scanner to hand its workers. */
+const loaded = new Map<string, SignatureBundle>();
+const maxLoadedBundles = 4;
+
+/** What `loadSignatures` read for the signatures of `version`, if this process loaded them lately. */
+export function loadedBundle(version: string): SignatureBundle | undefined {
+  return loaded.get(version);
 }

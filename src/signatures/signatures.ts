@@ -6,6 +6,7 @@
 import type { SignalStrength } from '../scan/signal.ts';
 import type { Severity } from '../core/severity.ts';
 import type { KeywordPrefilter } from './keyword-prefilter.ts';
+import type { KeywordRules } from './keyword-rules.ts';
 import type { YaraRuleSet } from './yara-engine.ts';
 
 /** A file whose SHA-256 identifies a known miner build (from a threat-intel list). */
@@ -63,8 +64,9 @@ export interface Signatures {
   /** Ports mining pools listen on (3333, 4444, 14444 …): a host:port on one of them hints at a pool connection. */
   stratumPorts: ReadonlySet<number>;
   minerImages: ReadonlyMap<string, MinerImage>;
-  /** Rules (compiled into `yara`) that rule files out for keyword lists; absent, every list runs on every file. */
+  /** What rules files out for keyword lists, and the rules that tell; absent, every list runs on every file. */
   keywordPrefilter?: KeywordPrefilter;
+  keywordRules?: KeywordRules;
   /** Generated rule (compiled into `yara`) of each analyzer marker, by `analyzer-id:marker-name`. */
   markerRules?: ReadonlyMap<string, string>;
   yara: YaraRuleSet;

@@ -14,8 +14,13 @@ interface TlshDigestBuilder {
 }
 
 const require = createRequire(import.meta.url);
-const hashText = require('tlsh') as (data: string) => string;
-const DigestHashBuilder = require('tlsh/lib/digests/digest-hash-builder') as new () => TlshDigestBuilder;
+/** Loaded on first use: the port holds ~9 MB resident, and most scans carry no TLSH entries to compare with. */
+let port: { hashText: (data: string) => string; DigestHashBuilder: new () => TlshDigestBuilder } | undefined;
+const tlshPort = () =>
+  (port ??= {
+    hashText: require('tlsh') as (data: string) => string,
+    DigestHashBuilder: require('tlsh/lib/digests/digest-hash-builder') as new () => TlshDigestBuilder,
+  });
 
 /** The port needs this many bytes; shorter inputs have no digest. */
 export const tlshMinimumBytes = 512;
@@ -25,7 +30,7 @@ export function tlshHash(bytes: Uint8Array): string | undefined {
   if (bytes.length < tlshMinimumBytes) return undefined;
   try {
     // The port reads characters; latin1 maps each byte to the character with the same code.
-    return hashText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'));
+    return tlshPort().hashText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'));
   } catch {
     return undefined; // InsufficientComplexityError: a run of identical bytes, padding
   }
@@ -40,6 +45,7 @@ export function normaliseTlsh(digest: string): string | undefined {
 
 /** Distance as `tlsh -c A -d B` prints it: 0 for the same content, above ~100 for unrelated files. */
 export function tlshDistance(left: string, right: string): number {
+  const { DigestHashBuilder } = tlshPort();
   const a = new DigestHashBuilder().withHash(left).build();
   const b = new DigestHashBuilder().withHash(right).build();
   return a.calculateDifference(b, true);

@@ -1,7 +1,7 @@
 /**
- * Content scan: the one native YARA pass over a file that the YARA analyzer (the rule files' matches) and the
- * content-rules analyzer (which keyword lists may match) share. Kept per file content object for the life of that
- * object, so whichever analyzer runs first pays for the pass and the other reads its outcome, error included.
+ * Content scan: the native passes over a file that analyzers share, each run once per file content object. The
+ * rule files' pass serves the YARA analyzer and the analyzers' markers (the packer's); the keyword rules' pass
+ * serves the content rules. Whichever analyzer asks first pays; the others read the outcome, error included.
  */
 import type { Signatures } from '../../signatures/signatures.ts';
 import type { YaraScan } from '../../signatures/yara-engine.ts';
@@ -10,6 +10,7 @@ import type { FileContent } from '../layer-entry.ts';
 type Outcome = { scan: YaraScan } | { error: unknown };
 
 const outcomes = new WeakMap<FileContent, Outcome>();
+const keywordOutcomes = new WeakMap<FileContent, ReadonlySet<string> | undefined>();
 
 /** The pass over `file`, run once; throws what the scan threw (a timeout, a hostile file). */
 export function contentScan(file: FileContent, signatures: Signatures): YaraScan {
@@ -42,4 +43,20 @@ export function hasMarker(file: FileContent, signatures: Signatures | undefined,
     if (generated) return generated.has(rule);
   }
   return file.bytes.includes(bytes);
+}
+
+/**
+ * The generated keyword rules that matched in `file` (its own pass, over lower-cased bytes), once per file;
+ * undefined when the signatures carry none or the pass failed, so every keyword list runs.
+ */
+export function keywordRulesMatched(file: FileContent, signatures: Signatures): ReadonlySet<string> | undefined {
+  if (keywordOutcomes.has(file)) return keywordOutcomes.get(file);
+  let matched: ReadonlySet<string> | undefined;
+  try {
+    matched = signatures.keywordRules?.matched(file.bytes);
+  } catch {
+    matched = undefined;
+  }
+  keywordOutcomes.set(file, matched);
+  return matched;
 }

@@ -16,9 +16,16 @@ describe('shannonEntropy', () => {
     const backing = Buffer.concat([Buffer.alloc(3000, 'a'), randomBytes(5000), Buffer.from('abcabcabc'.repeat(200))]);
     for (const offset of [0, 1, 2, 3]) {
       const bytes = backing.subarray(offset);
-      for (const [from, to] of [[0, bytes.length], [1, 2], [5, 9], [3, 4100], [4097, 9999]]) {
-        assert.equal(shannonEntropy(bytes, from, to), naive(bytes, from, Math.min(to!, bytes.length)), `offset ${offset} [${from}, ${to})`);
+      for (const [from, to] of [[0, bytes.length], [1, 2], [5, 9], [3, 4100], [4097, 9999]] as [number, number][]) {
+        assert.equal(shannonEntropy(bytes, from, to), naive(bytes, from, Math.min(to, bytes.length)), `offset ${offset} [${from}, ${to})`);
       }
+    }
+  });
+
+  it('counts long ranges (by byte pairs) exactly as well, at odd and even starts and ends', () => {
+    const backing = Buffer.concat([randomBytes(300_000), Buffer.alloc(100_000, 'z'), randomBytes(123_457)]);
+    for (const [from, to] of [[0, backing.length], [1, backing.length - 1], [2, 262_147], [3, 400_000]] as [number, number][]) {
+      assert.equal(shannonEntropy(backing, from, to), naive(backing, from, to), `[${from}, ${to})`);
     }
   });
 

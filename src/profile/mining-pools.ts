@@ -3,6 +3,7 @@
  * built-in list (data/runtime/mining-pools.yaml) plus a `mining-pools.yaml` in each user directory, which adds to
  * it. Files are validated with zod; an invalid one aborts the load with a NomineError naming file, line and key.
  */
+import { lineOfPath } from '../signatures/parse-signature-file.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,16 +59,6 @@ export function emptyMiningPools(): MiningPools {
   return { stratumPorts: new Set(), pools: [], files: [] };
 }
 
-function lineOf(doc: Document, counter: LineCounter, path: readonly PropertyKey[]): number | undefined {
-  // Walk up until a node exists: a missing key is reported at the object that lacks it.
-  for (let depth = path.length; depth >= 0; depth--) {
-    const keys = path.slice(0, depth).map((key) => (typeof key === 'symbol' ? String(key) : key));
-    const node = depth === 0 ? doc.contents : doc.getIn(keys, true);
-    const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
-    if (range) return counter.linePos(range[0]).line;
-  }
-  return undefined;
-}
 
 /** Parses one mining-pools file (YAML or JSON); errors are `invalid-input` with `part` = `file:line`. */
 export function parseMiningPoolsFile(path: string, content: string): MiningPoolsFile {
@@ -84,7 +75,7 @@ export function parseMiningPoolsFile(path: string, content: string): MiningPools
   const result = miningPoolsFileSchema.safeParse(doc.toJS());
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    const line = lineOf(doc, counter, issue.path);
+    const line = lineOfPath(doc, counter, issue.path);
     const key = issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
     const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more problems)` : '';
     throw new NomineError('invalid-input', `invalid mining-pools file: ${key}${issue.message}${more}`, line ? `${path}:${line}` : path);

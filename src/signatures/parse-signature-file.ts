@@ -8,7 +8,8 @@ import type { z } from 'zod';
 import { NomineError } from '../core/errors.ts';
 import { signatureFile, type SignatureFile } from './schema.ts';
 
-function lineOfPath(doc: Document, counter: LineCounter, path: readonly PropertyKey[]): number | undefined {
+/** The line a zod issue's path points at in a YAML document, or the nearest enclosing node's line. */
+export function lineOfPath(doc: Document, counter: LineCounter, path: readonly PropertyKey[]): number | undefined {
   // Walk down as far as the path exists: a missing key is reported at the object that lacks it.
   for (let depth = path.length; depth >= 0; depth--) {
     const keys = path.slice(0, depth).map((key) => (typeof key === 'symbol' ? String(key) : key));

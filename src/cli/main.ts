@@ -4,31 +4,37 @@
  */
 import { Command, CommanderError } from 'commander';
 import { toNomineError } from '../core/errors.ts';
-import { agentCommand } from './commands/agent.ts';
-import { auditCommand } from './commands/audit.ts';
-import { probeCommand } from './commands/probe.ts';
-import { profileCommand } from './commands/profile.ts';
-import { scanCommand } from './commands/scan.ts';
-import { serverCommand } from './commands/server.ts';
 import { exitCodes } from './exit-codes.ts';
 import { toolVersion } from './tool-version.ts';
 
-export function buildProgram(): Command {
-  return new Command('nomine')
+/**
+ * Each command's module, loaded only when that command runs: `nomine scan` need not load the agent's sensors or
+ * the console's web framework (start-up time and memory count in every CI step that runs nomine).
+ */
+const commandLoaders: Record<string, () => Promise<Command>> = {
+  scan: async () => (await import('./commands/scan.ts')).scanCommand(),
+  audit: async () => (await import('./commands/audit.ts')).auditCommand(),
+  probe: async () => (await import('./commands/probe.ts')).probeCommand(),
+  agent: async () => (await import('./commands/agent.ts')).agentCommand(),
+  profile: async () => (await import('./commands/profile.ts')).profileCommand(),
+  server: async () => (await import('./commands/server.ts')).serverCommand(),
+};
+
+/** The program with the command named in `argv` (or every command, for help and unknown names). */
+export async function buildProgram(argv: string[] = []): Promise<Command> {
+  const program = new Command('nomine')
     .description('keeps crypto miners, and anything else a workload should not do, out of container environments')
     .version(toolVersion())
     .showHelpAfterError()
-    .addCommand(scanCommand())
-    .addCommand(auditCommand())
-    .addCommand(probeCommand())
-    .addCommand(agentCommand())
-    .addCommand(profileCommand())
-    .addCommand(serverCommand())
     .addHelpText('after', '\nData directory: $NOMINE_HOME (default /var/lib/nomine as root, ~/.nomine otherwise).');
+  const named = argv.slice(2).find((arg) => !arg.startsWith('-'));
+  const names = named !== undefined && Object.hasOwn(commandLoaders, named) ? [named] : Object.keys(commandLoaders);
+  for (const command of await Promise.all(names.map((name) => commandLoaders[name]!()))) program.addCommand(command);
+  return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   // Usage errors anywhere in the tree must exit 2, never 1 (which a pipeline reads as "findings").
   const override = (command: Command): void => {
     command.exitOverride();

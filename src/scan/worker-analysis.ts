@@ -2,7 +2,7 @@
  * A pool of analysis worker threads. Files go to the least busy worker. Their content is read into a shared slab
  * (see shared-slab.ts) that the workers read in place, so a file crosses to a worker as an offset, not a copy, and
  * the slab's size bounds the bytes in flight; a file too large for the slab is sent as a copy. A worker that dies
- * fails its files with an error naming it, and the pool reports the failure.
+ * fails its files with an error naming it, and no more files go to it.
  */
 import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';

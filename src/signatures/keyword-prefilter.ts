@@ -39,7 +39,7 @@ export interface KeywordPrefilter {
   longestFactor: number;
 }
 
-/** Generated rule names start with this; a user rule set using the prefix keeps the generated rules apart. */
+/** Generated rule names start with this; a user rule file declaring such a name is compiled apart from them. */
 export const generatedRulePrefix = 'nomine_keyword_';
 
 /** The plan of one list: its matcher is `literal|literal|(?:pattern)|…`, so its top-level alternatives are read. */
@@ -63,7 +63,7 @@ export function buildKeywordPrefilter(lists: readonly KeywordList[], stratumPort
   // Factors are matched in lower case against lower-cased bytes: exact for lists that ignore case, and a superset
   // (enough for a prefilter) for those that do not.
   const ruleOf = (name: string, factors: readonly string[]) => {
-    const lowered = mergeByPrefix(factors.map((factor) => factor.toLowerCase()));
+    const lowered = mergeFactors(factors.map((factor) => factor.toLowerCase()));
     for (const factor of lowered) longestFactor = Math.max(longestFactor, factor.length);
     rules.push({ name, source: literalRule(name, lowered, false), nocaseSource: literalRule(name, lowered, true), strings: lowered.length });
   };
@@ -96,19 +96,24 @@ const minMergedPrefix = 6;
 const minMergedMarkedPrefix = 3;
 const minMergedFactors = 3;
 
-/** `cn/`, `rx/`: a word of two or more letters or digits, then punctuation (`--no` is every other option). */
+/** `cn/`, `rx/`, `:333`: punctuation and two or more letters or digits, not an option's dashes (`--no` is every
+ * other command-line option). */
 function isMarkedPrefix(prefix: string): boolean {
-  return /^[a-z0-9]{2,}[^a-z0-9]/.test(prefix);
+  return /[^a-z0-9]/.test(prefix) && !prefix.startsWith('-') && (prefix.match(/[a-z0-9]/g)?.length ?? 0) >= 2;
 }
 
+/** Lists with at least this many factors also share out common substrings (`miner`, `pool.`) among them. */
+const minFactorsToShare = 8;
+const minSharedLength = 5;
+
 /**
- * Fewer, shorter strings: three or more factors sharing a prefix of six or more characters (or a shorter marked
- * one) are replaced by that prefix (`mining.subscribe`, `mining.notify`, `mining.submit` → `mining.`), and
- * factors containing another are
- * dropped. Each string costs the native matcher (past ~100 of them it falls back to a slower automaton), while a
- * prefix that long rarely occurs where its factors do not; it is a weaker requirement, never a wrong one.
+ * Fewer strings: three or more factors sharing a prefix of six or more characters (or a shorter marked one) are
+ * replaced by it (`mining.subscribe`, `mining.notify`, `mining.submit` → `mining.`), in long lists a shared substring
+ * of five or more does the same, and factors containing another are dropped. The native matcher builds a fast DFA
+ * for up to 100 strings and a slower automaton past that, while a shared part that long rarely occurs where its
+ * factors do not; it is a weaker requirement, never a wrong one.
  */
-export function mergeByPrefix(factors: readonly string[]): string[] {
+function mergeFactors(factors: readonly string[]): string[] {
   let current = [...new Set(factors)];
   for (let length = 16; length >= minMergedMarkedPrefix; length--) {
     const byPrefix = new Map<string, string[]>();
@@ -122,7 +127,34 @@ export function mergeByPrefix(factors: readonly string[]): string[] {
       current = [...current.filter((factor) => !members.includes(factor)), prefix];
     }
   }
-  const sorted = current.sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
+  current = minimal(current);
+  // Long lists: a substring of five or more characters in three or more factors stands in for them (`ccminer`,
+  // `ethminer`, `lolminer` … → `miner`), the one covering most first.
+  while (current.length >= minFactorsToShare) {
+    const cover = new Map<string, number>();
+    for (const factor of current) {
+      const seen = new Set<string>();
+      for (let length = minSharedLength; length < factor.length; length++) {
+        for (let at = 0; at + length <= factor.length; at++) seen.add(factor.slice(at, at + length));
+      }
+      for (const part of seen) cover.set(part, (cover.get(part) ?? 0) + 1);
+    }
+    let best: [string, number] | undefined;
+    for (const entry of cover) {
+      // Five letters or digits at least: `g.com` or `-cpu-` would turn up everywhere.
+      if ((entry[0].match(/[a-z0-9]/g)?.length ?? 0) < minSharedLength) continue;
+      if (!best || entry[1] > best[1] || (entry[1] === best[1] && entry[0].length > best[0].length)) best = entry;
+    }
+    if (!best || best[1] < minMergedFactors) break;
+    const shared = best[0];
+    current = minimal([...current.filter((factor) => !factor.includes(shared)), shared]);
+  }
+  return current;
+}
+
+/** Drops factors that contain another: where the longer occurs, the shorter does too. */
+function minimal(factors: readonly string[]): string[] {
+  const sorted = [...factors].sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
   const kept: string[] = [];
   for (const factor of sorted) if (!kept.some((k) => factor.includes(k))) kept.push(factor);
   return kept;

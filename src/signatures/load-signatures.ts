@@ -132,15 +132,16 @@ export async function loadSignatures(userDirs: string[] = []): Promise<Signature
   };
   const signatures = signaturesFromBundle(bundle);
   loaded.set(bundle.version, bundle);
-  if (loaded.size > maxLoadedBundles) loaded.delete(loaded.keys().next().value!);
+  if (loaded.size > maxLoaded) loaded.delete(loaded.keys().next().value!);
   return signatures;
 }
 
-/** Bundles of the signatures loaded lately, by version, for the scanner to hand its workers. */
+/** What the signatures loaded lately were built from, by version: the scanner hands its workers the bundle. */
 const loaded = new Map<string, SignatureBundle>();
-const maxLoadedBundles = 4;
+const maxLoaded = 4;
 
 /** What `loadSignatures` read for the signatures of `version`, if this process loaded them lately. */
 export function loadedBundle(version: string): SignatureBundle | undefined {
   return loaded.get(version);
 }
+

@@ -128,7 +128,7 @@ interface NativeSet {
 
 export class YaraRuleSet {
   readonly ruleCount: number;
-  /** Which engine scans: `native` when the binding loaded and compiled every file, else `wasm`. */
+  /** Which engine scans: `native` when the binding loaded and validated every file (it compiles on first scan). */
   readonly engine: 'native' | 'wasm';
   readonly #scanner: Scanner | undefined;
   readonly #generatedInWasm: boolean;

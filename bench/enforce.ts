@@ -354,6 +354,10 @@ async function main(): Promise<number> {
     p90Ms: round(quantile(times, 0.9)),
     p99Ms: round(quantile(times, 0.99)),
     minMs: round(quantile(times, 0)),
+    /** The first try is the cold path a real dropper takes: its binary was just written and is hashed, scanned and learned about for the first time. */
+    firstTryMs: probes[0]?.execToKillMs === undefined ? null : round(probes[0].execToKillMs),
+    /** Tries over the p99 target, by index, to see whether they cluster (a stall) or spread. */
+    slowTries: probes.flatMap((p, index) => (p.execToKillMs !== undefined && p.execToKillMs >= targets.execToKillP99Ms ? [{ index, ms: round(p.execToKillMs) }] : [])),
     maxMs: round(quantile(times, 1)),
     probeMainToKill: { measured: mainTimes.length, medianMs: round(quantile(mainTimes, 0.5)), p99Ms: round(quantile(mainTimes, 0.99)) },
     dockerExecRoundTripMedianMs: round(quantile(dockerTimes, 0.5)),

@@ -28,7 +28,8 @@ import { ProfileStore } from '../../profile/profile-store.ts';
 import { loadSignatures } from '../../signatures/load-signatures.ts';
 import { openStore } from '../../store/open-store.ts';
 import { loadConfig } from '../config.ts';
-import { addSensorOptions, ingestInputOf, positiveInteger, type SensorFlags } from './agent.ts';
+import { positiveInteger } from '../integer-option.ts';
+import { addSensorOptions, ingestInputOf, type SensorFlags } from './agent.ts';
 
 interface RunFlags extends SensorFlags {
   learningMin: number;

@@ -16,6 +16,7 @@ import { NomineError } from '../../core/errors.ts';
 import { resolveDataHome } from '../../platform/data-home.ts';
 import { formatEventLine } from '../../report/event-line.ts';
 import { agentRunCommand } from './agent-run.ts';
+import { positiveInteger } from '../integer-option.ts';
 
 export interface SensorFlags {
   sensor: SensorChoice;
@@ -29,13 +30,6 @@ export interface SensorFlags {
   dockerSocket?: string;
 }
 
-export function positiveInteger(name: string, min = 1, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
-    return parsed;
-  };
-}
 
 /** The sensor options `watch` and `run` share. */
 export function addSensorOptions(command: Command): Command {

@@ -17,6 +17,7 @@ import { runProbe } from '../../probe/run-probe.ts';
 import { parseTargetLines } from '../../probe/targets.ts';
 import { probeReporters, type ProbeFormat } from '../../report/probe-reporters.ts';
 import { exitCodes } from '../exit-codes.ts';
+import { positiveInteger } from '../integer-option.ts';
 import { toolVersion } from '../tool-version.ts';
 import { resolveDataHome } from '../../platform/data-home.ts';
 import type { SourceContext } from '../../scan/image-source.ts';
@@ -44,13 +45,6 @@ interface ProbeFlags {
   scanRegistries?: boolean;
 }
 
-function positiveInteger(name: string, min = 1, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
-    return parsed;
-  };
-}
 
 function portList(value: string): number[] {
   return value.split(',').map((text) => positiveInteger('a port', 1, 65535)(text.trim()));

@@ -4,6 +4,7 @@
  */
 import { NomineError } from '../../core/errors.ts';
 import type { Profile } from '../profile.ts';
+import { workloadSelector } from './kubernetes-name.ts';
 import type { ExportOptions } from './policy-exporter.ts';
 
 export function assertExportable(profile: Profile, options: ExportOptions, format: string): void {
@@ -20,4 +21,11 @@ export function assertExportable(profile: Profile, options: ExportOptions, forma
 /** Warnings every export of a forced, still-learning profile carries. */
 export function learningWarnings(profile: Profile): string[] {
   return profile.phase === 'learning' ? [`profile ${profile.id} is still learning: this policy may block behaviour the workload has not shown yet`] : [];
+}
+
+/** The labels that select the workload's pods; a policy without them would apply to every pod (`withoutIt` says how). */
+export function requireWorkloadSelector(profile: Profile, options: ExportOptions, withoutIt: string): Record<string, string> {
+  const selector = workloadSelector(profile, options.selector);
+  if (Object.keys(selector).length > 0) return selector;
+  throw new NomineError('invalid-input', `profile ${profile.id} has no labels that select its pods; ${withoutIt}; give the workload's labels as the selector`, `profile ${profile.id}`);
 }

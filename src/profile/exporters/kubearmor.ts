@@ -9,8 +9,8 @@
 import { NomineError } from '../../core/errors.ts';
 import type { Profile } from '../profile.ts';
 import { policyYaml } from './policy-yaml.ts';
-import { assertExportable, learningWarnings } from './export-guard.ts';
-import { policyName, policyNamespace, workloadSelector } from './kubernetes-name.ts';
+import { assertExportable, learningWarnings, requireWorkloadSelector } from './export-guard.ts';
+import { policyName, policyNamespace } from './kubernetes-name.ts';
 import type { ExportOptions, ExportResult, PolicyExporter } from './policy-exporter.ts';
 import { hashComment, provenanceLines } from './provenance.ts';
 
@@ -44,14 +44,7 @@ export const kubeArmorExporter: PolicyExporter = {
   fileName: (profile) => `${policyName(profile)}.kubearmor.yaml`,
   export(profile: Profile, options: ExportOptions): ExportResult {
     assertExportable(profile, options, 'KubeArmor');
-    const selector = workloadSelector(profile, options.selector);
-    if (Object.keys(selector).length === 0) {
-      throw new NomineError(
-        'invalid-input',
-        `profile ${profile.id} has no labels that select its pods; a KubeArmorPolicy without them would put every pod of the namespace into allow-list mode; give the workload's labels as the selector`,
-        `profile ${profile.id}`,
-      );
-    }
+    const selector = requireWorkloadSelector(profile, options, 'a KubeArmorPolicy without them would put every pod of the namespace into allow-list mode');
     const namespace = policyNamespace(profile, options.namespace);
     const warnings = learningWarnings(profile);
 

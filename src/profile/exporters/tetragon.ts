@@ -11,8 +11,8 @@
 import { NomineError } from '../../core/errors.ts';
 import type { Profile } from '../profile.ts';
 import { policyYaml } from './policy-yaml.ts';
-import { assertExportable, learningWarnings } from './export-guard.ts';
-import { policyName, policyNamespace, workloadSelector } from './kubernetes-name.ts';
+import { assertExportable, learningWarnings, requireWorkloadSelector } from './export-guard.ts';
+import { policyName, policyNamespace } from './kubernetes-name.ts';
 import type { ExportOptions, ExportResult, PolicyExporter } from './policy-exporter.ts';
 import { hashComment, provenanceLines } from './provenance.ts';
 
@@ -34,14 +34,7 @@ export const tetragonExporter: PolicyExporter = {
   fileName: (profile) => `${policyName(profile)}.tetragon.yaml`,
   export(profile: Profile, options: ExportOptions): ExportResult {
     assertExportable(profile, options, 'Tetragon');
-    const selector = workloadSelector(profile, options.selector);
-    if (Object.keys(selector).length === 0) {
-      throw new NomineError(
-        'invalid-input',
-        `profile ${profile.id} has no labels that select its pods; without a podSelector the TracingPolicy would kill processes in every pod of the cluster; give the workload's labels as the selector`,
-        `profile ${profile.id}`,
-      );
-    }
+    const selector = requireWorkloadSelector(profile, options, 'without a podSelector the TracingPolicy would kill processes in every pod of the cluster');
     const namespace = policyNamespace(profile, options.namespace);
     const warnings = learningWarnings(profile);
     if (namespace === undefined) warnings.push('the profile names no namespace: this is a cluster-wide TracingPolicy and applies to matching pods in every namespace');

@@ -200,7 +200,16 @@ function readAlerts(): Alert[] {
   return [...byId.values()];
 }
 
-function readStatus(): { alerts?: { actions?: Record<string, number> }; events?: { processed: number }; queue?: { dropped: number }; sensor?: { lostEvents: number } } | undefined {
+interface StatusView {
+  alerts?: { actions?: Record<string, number> };
+  events?: { processed: number };
+  queue?: { dropped: number };
+  sensor?: { lostEvents: number };
+  execGate?: { inspected: number; killed: number; vanished: number };
+  eventLoopDelay?: { p50Ms: number; p99Ms: number; maxMs: number };
+}
+
+function readStatus(): StatusView | undefined {
   try {
     return JSON.parse(readFileSync(join(home, 'agent/status.json'), 'utf8'));
   } catch {
@@ -403,6 +412,8 @@ async function main(): Promise<number> {
     ['probes killed (by SIGKILL)', `${killed.length}/${tries} (${execToKill.bySigkill})`, '-', ''],
     ['probe\'s own view: main() to death (ms p50/p99)', `${execToKill.probeMainToKill.medianMs}/${execToKill.probeMainToKill.p99Ms}`, '-', `${mainTimes.length} measured`],
     ['docker exec round trip, killed (ms p50)', String(execToKill.dockerExecRoundTripMedianMs), '-', ''],
+    ['killed by the exec gate / inspected', status?.execGate ? `${status.execGate.killed}/${status.execGate.inspected}` : '-', '-', ''],
+    ['agent event-loop delay (ms p99/max)', status?.eventLoopDelay ? `${round(status.eventLoopDelay.p99Ms)}/${round(status.eventLoopDelay.maxMs)}` : '-', '-', ''],
     ['miner: pool logins / TCP connections', `${minerLogins} / ${minerConnections}`, '-', `target 0 logins; ${miners.filter((m) => m.exitCode === 137).length}/${minerTries} killed`],
     ['miner exec-to-death (ms p50/p99)', `${miner.execToDeathMedianMs}/${miner.execToDeathP99Ms}`, '-', ''],
     ['steady-state CPU (cores)', `agent ${steady.agentCores}`, `workload ${steady.workloadAloneCores}`, steady.agentToWorkloadRatio === null ? '-' : `${steady.agentToWorkloadRatio}x`],
@@ -443,7 +454,14 @@ async function main(): Promise<number> {
     miner,
     steady,
     lookups,
-    agentStatus: { actions: status?.alerts?.actions ?? {}, queueDropped: status?.queue?.dropped, kernelLost: status?.sensor?.lostEvents, eventsProcessed: status?.events?.processed },
+    agentStatus: {
+      actions: status?.alerts?.actions ?? {},
+      queueDropped: status?.queue?.dropped,
+      kernelLost: status?.sensor?.lostEvents,
+      eventsProcessed: status?.events?.processed,
+      execGate: status?.execGate,
+      eventLoopDelay: status?.eventLoopDelay,
+    },
     probeAlerts: probeAlerts.map((a) => ({ rule: a.rule, count: a.count, action: a.action, message: a.message })),
     probes: probes.map((p) => ({ exitCode: p.exitCode, sigkill: p.sigkill ?? null, execToKillMs: p.execToKillMs === undefined ? null : round(p.execToKillMs, 3), mainToKillMs: p.mainToKillMs === undefined ? null : round(p.mainToKillMs, 3), dockerExecMs: round(p.dockerExecMs, 1) })),
   };

@@ -26,6 +26,8 @@ export interface AgentCoreOptions {
   dockerSocket?: string;
   containerdRoots?: string[];
   onEvent: (event: RuntimeEvent) => void | Promise<void>;
+  /** Sees every exec before the queue: the exec gate of prevent mode (exec-gate.ts). */
+  execGate?: (raw: RawEvent) => void;
   /** With the eBPF sensor: kill connects to these ports in the kernel for enforcing (prevent/stop) workloads. */
   kernelKill?: { ports: number[]; byDefault: boolean };
   onSensorStatus: (sensor: Sensor, status: SensorStatus) => void;
@@ -69,6 +71,7 @@ export async function createAgentCore(options: AgentCoreOptions): Promise<AgentC
     hasher,
     queueCapacity: options.queueCapacity,
     onEvent: options.onEvent,
+    ...(options.execGate ? { execGate: options.execGate } : {}),
     onSensorStatus: options.onSensorStatus,
     producers,
   });

@@ -19,6 +19,10 @@ export interface AgentStatus {
   profiles?: { total: number; learning: number; enforcing: number };
   alerts?: Record<string, unknown>;
   runtimes: Record<string, string>;
+  /** The exec gate of prevent mode: execs it looked at and killed (exec-gate.ts). */
+  execGate?: { inspected: number; killed: number; vanished: number };
+  /** How late the agent's event loop ran timers since it started: a stall here delays every kill that is not in the kernel. */
+  eventLoopDelay?: { p50Ms: number; p99Ms: number; maxMs: number };
 }
 
 export function agentStatusFile(dataHome: string): string {

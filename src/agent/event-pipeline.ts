@@ -8,6 +8,7 @@ import { createAttribution } from './attribution.ts';
 import { BoundedQueue, type QueueStats } from './bounded-queue.ts';
 import type { EntityRegistry } from './entity-registry.ts';
 import type { RawEvent, RuntimeEvent } from './event.ts';
+import { executablePathOf } from './exec-gate.ts';
 import type { ExeHash, ExeHasher } from './exe-hasher.ts';
 import type { Sensor, SensorStatus } from './sensor.ts';
 
@@ -29,6 +30,8 @@ export interface EventPipelineOptions {
   onEvent: (event: RuntimeEvent) => void | Promise<void>;
   onSensorStatus: (sensor: Sensor, status: SensorStatus) => void;
   now?: () => number;
+  /** Sees every exec as the sensor hands it over, before the queue (the exec gate of prevent mode). */
+  execGate?: (raw: RawEvent) => void;
   /** Extra producers (the CPU sampler) that push raw events into the same queue. */
   producers?: ((sink: (event: RawEvent) => void, signal: AbortSignal) => Promise<void>)[];
 }
@@ -63,6 +66,7 @@ export function createEventPipeline(options: EventPipelineOptions): EventPipelin
     // The agent's own work (reading /proc, writing its store) is not the host's behaviour.
     if (raw.pid === process.pid) return true;
     const item: QueuedEvent = { raw };
+    if (raw.type === 'exec') options.execGate?.(raw);
     if (raw.type === 'exec' && raw.pid > 0 && raw.sha256 === undefined) {
       if (queue.length >= queue.capacity) return queue.push(item); // counted as a drop; no hashing for it
       item.hash = options.hasher.hash(raw.pid).catch((error: Error) => ({ hashError: error.message }));
@@ -81,7 +85,7 @@ export function createEventPipeline(options: EventPipelineOptions): EventPipelin
       if (hash.exeDeleted) raw.exeDeleted = true;
       // A relative path, or a re-exec through /proc/self/exe or a descriptor (busybox applets, fexecve), names the
       // file only indirectly: the resolved executable is what a profile can hold.
-      if (hash.exe && (!raw.exe || !raw.exe.startsWith('/') || /^\/(?:proc\/|dev\/fd\/)/.test(raw.exe))) raw.exe = hash.exe;
+      raw.exe = executablePathOf(raw.exe, () => hash.exe) ?? raw.exe;
     }
     raw.parentExe ??= exeByPid.get(raw.ppid);
     // A re-exec of /proc/self/exe whose process is gone before it could be resolved: it ran what its parent (the

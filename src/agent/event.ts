@@ -37,6 +37,8 @@ export interface ExecBody {
   exeDeleted?: boolean;
   /** Executable of the parent process, when known. */
   parentExe?: string;
+  /** When the exec gate killed the process, as the event arrived (prevent mode, executable not in the profile). */
+  killedAtExec?: number;
 }
 
 export interface ExitBody {

@@ -7,12 +7,14 @@
 import type { Alert } from '../alerts/alert.ts';
 import type { AlertDraft } from '../alerts/aggregate.ts';
 import type { Entity } from './entity.ts';
+import type { ExecPolicy } from './exec-gate.ts';
 import type { RuntimeEvent } from './event.ts';
 import type { EntityRegistry } from './entity-registry.ts';
 import type { SustainedCpu } from '../profile/cpu-envelope.ts';
 import type { Deviation } from '../profile/deviation.ts';
 import type { ExecutableJudge } from '../profile/detectors/executable-verdict.ts';
 import type { createOriginResolver } from '../profile/detectors/executable-origin.ts';
+import { NomineError } from '../core/errors.ts';
 import { isEnforcing, judge, type JudgeFacts } from '../profile/judge.ts';
 import { learn } from '../profile/learn.ts';
 import { createProfile, nextPhase, type LifecycleSettings } from '../profile/lifecycle.ts';
@@ -58,8 +60,16 @@ export interface ProfileEngineStats {
 
 export interface ProfileEngine {
   handle(event: RuntimeEvent): Promise<void>;
+  /** For the exec gate: the executables an entity's profile allows, when it enforces in prevent mode. */
+  execPolicy(entity: Entity): ExecPolicy | undefined;
   /** Re-reads a profile from the store (after `nomine profile approve|relearn|set-mode` changed it). */
   reload(profileId: string): Promise<void>;
+  /**
+   * Takes a change made elsewhere (the console's fleet profile) into a profile: into the live copy when the engine
+   * has it, so nothing learned meanwhile is lost, and saved at once; else into the store. `update` gets the profile
+   * as it stands (undefined when there is none) and returns undefined when there is nothing to change.
+   */
+  applyRemote(profileId: string, update: (current: Profile | undefined) => { profile: Profile; change: ProfileChange } | undefined): Promise<void>;
   /** Writes pending learned changes and phase checks; called on a timer and at shutdown. */
   tick(): Promise<void>;
   profiles(): Profile[];
@@ -91,16 +101,22 @@ export function createProfileEngine(options: ProfileEngineOptions): ProfileEngin
     options.log(`profile ${tracked.profile.id}: forgot ${exe}, whose process turned out malicious`);
   }
   const loading = new Map<string, Promise<Tracked>>();
+  /** The gate's view of a process list, built once per list (learning replaces the list, never edits it). */
+  const exeSets = new WeakMap<Profile['allow']['processes'], ExecPolicy>();
   const stats: ProfileEngineStats = { profiles: 0, learning: 0, enforcing: 0, deviations: 0, actions: {}, storeErrors: 0 };
 
   async function save(tracked: Tracked, change: ProfileChange | undefined): Promise<void> {
     const now = options.now();
+    // Events keep coming while the store writes: what is stored is this version, and only it is clean.
+    const saving = tracked.profile;
     try {
-      if (tracked.stored) await options.store.update(tracked.profile, tracked.stored, now, change);
-      else await options.store.create(tracked.profile, now);
-      tracked.stored = tracked.profile;
-      tracked.dirty = undefined;
-      tracked.quietChange = false;
+      if (tracked.stored) await options.store.update(saving, tracked.stored, now, change);
+      else await options.store.create(saving, now);
+      tracked.stored = saving;
+      if (tracked.profile === saving) {
+        tracked.dirty = undefined;
+        tracked.quietChange = false;
+      }
     } catch (error) {
       // Someone else (the CLI) changed it: their word wins for mode and phase; keep what we learned meanwhile.
       stats.storeErrors += 1;
@@ -170,6 +186,10 @@ export function createProfileEngine(options: ProfileEngineOptions): ProfileEngin
     if (event.type === 'cpu-sample' || event.type === 'syscalls' || mode === 'alert' || mode === 'learn') {
       const why = mode === 'learn' || mode === 'alert' ? `mode ${mode}: alert only` : 'no single process to act on';
       return { taken: 'none', reason: mode === 'stop' && event.type === 'cpu-sample' ? 'mode stop: CPU alerts do not stop containers on their own' : why, tookMs: 0 };
+    }
+    if (event.type === 'exec' && event.killedAtExec !== undefined) {
+      stats.actions.killed = (stats.actions.killed ?? 0) + 1;
+      return { taken: 'killed', reason: `process ${event.pid} was killed as its exec arrived, ${Math.max(0, event.killedAtExec - event.at)} ms after it (the exec gate)`, tookMs: 0 };
     }
     // The eBPF sensor already killed a connect to a stratum port in the kernel, before it could say anything.
     if (event.type === 'connect' && (event as { killedInKernel?: boolean }).killedInKernel) {
@@ -275,6 +295,39 @@ export function createProfileEngine(options: ProfileEngineOptions): ProfileEngin
         poisoned.add(key);
       }
     },
+    execPolicy(entity) {
+      const tracked = byProfileId.get(profileOfEntity.get(entity.id) ?? '');
+      if (!tracked || tracked.profile.phase !== 'enforcing' || tracked.profile.mode !== 'prevent') return undefined;
+      const processes = tracked.profile.allow.processes;
+      let policy = exeSets.get(processes);
+      if (!policy) exeSets.set(processes, (policy = { allowedExes: new Set(processes.map((entry) => entry.exe)) }));
+      return policy;
+    },
+    async applyRemote(profileId, update) {
+      const tracked = byProfileId.get(profileId) ?? (await loading.get(profileId)?.catch(() => undefined));
+      if (tracked) {
+        const outcome = update(tracked.profile);
+        if (!outcome) return;
+        const modeChanged = outcome.profile.mode !== tracked.profile.mode;
+        tracked.profile = outcome.profile;
+        await save(tracked, outcome.change);
+        if (modeChanged) syncKernel(tracked.profile);
+        return;
+      }
+      for (let attempt = 1; ; attempt++) {
+        const stored = await options.store.load(profileId);
+        const outcome = update(stored);
+        if (!outcome) return;
+        try {
+          if (stored) await options.store.update(outcome.profile, stored, options.now(), outcome.change);
+          else await options.store.create(outcome.profile, options.now());
+          return;
+        } catch (error) {
+          // The engine (a workload that just started) or the CLI wrote it meanwhile: read it again.
+          if (!(error instanceof NomineError && error.code === 'conflict') || attempt >= 5) throw error;
+        }
+      }
+    },
     async reload(profileId) {
       const tracked = byProfileId.get(profileId);
       const fresh = await options.store.load(profileId);
@@ -288,6 +341,8 @@ export function createProfileEngine(options: ProfileEngineOptions): ProfileEngin
     },
     async tick() {
       const now = options.now();
+      // One query for every revision; only a profile changed elsewhere is read in full.
+      const revisions = await options.store.revisions().catch(() => undefined);
       for (const tracked of byProfileId.values()) {
         const advanced = nextPhase(tracked.profile, now, options.settings);
         if (advanced !== tracked.profile) {
@@ -296,7 +351,8 @@ export function createProfileEngine(options: ProfileEngineOptions): ProfileEngin
           await save(tracked, { kind: 'phase-changed', detail: `${advanced.phase} after ${Math.round((now - advanced.learningStartedAt) / 1000)} s` });
         } else if (tracked.dirty || tracked.quietChange) await save(tracked, tracked.dirty);
         // Pick up changes the CLI made (approve, relearn, set-mode) while nothing is pending here.
-        if (!tracked.dirty && !tracked.quietChange) {
+        const storedRevision = revisions?.get(tracked.profile.id);
+        if (!tracked.dirty && !tracked.quietChange && storedRevision !== undefined && storedRevision !== tracked.profile.revision) {
           const fresh = await options.store.load(tracked.profile.id).catch(() => undefined);
           if (fresh && fresh.revision !== tracked.profile.revision) {
             const modeChanged = fresh.mode !== tracked.profile.mode;

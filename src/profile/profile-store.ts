@@ -221,6 +221,12 @@ export class ProfileStore {
     return row ? profileOf(row) : undefined;
   }
 
+  /** Every profile's current revision, in one small query: how the agent notices changes made elsewhere. */
+  async revisions(): Promise<Map<string, number>> {
+    const rows = await this.db.selectFrom('profiles').select(['id', 'revision']).execute();
+    return new Map(rows.map((row) => [row.id, Number(row.revision)]));
+  }
+
   async require(id: string): Promise<Profile> {
     const profile = await this.load(id);
     if (!profile) throw new NomineError('not-found', 'no such profile (see `nomine profile list`)', `profile ${id}`);

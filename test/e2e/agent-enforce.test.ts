@@ -146,6 +146,9 @@ describe('nomine agent run (eBPF, Docker)', { skip, timeout: 300_000 }, () => {
     assert.match(drift.message, /not part of the image/);
     // Whoever was first — the kernel at connect, or the agent at exec — the alerts say the miner was killed.
     assert.ok(alerts.some((a) => a.action.taken === 'killed' && (a.seen.includes('kworker') || a.rule === 'mining-pool')), JSON.stringify(alerts.map((a) => [a.rule, a.action])));
+    // The exec gate looked at the exec before the queue: prevent mode's fast path was on the miner's way.
+    const status = JSON.parse(await readFile(join(home, 'agent', 'status.json'), 'utf8')) as { execGate?: { inspected: number } };
+    assert.ok((status.execGate?.inspected ?? 0) >= 1, `the exec gate inspected the exec: ${JSON.stringify(status.execGate)}`);
   });
 
   it('kills a miner downloaded into the workload and started, before its stratum login', async () => {

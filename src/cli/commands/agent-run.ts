@@ -4,9 +4,12 @@
  * prevent/stop mode acts against) anything outside the profile. Malicious-on-its-face behaviour alerts at once.
  */
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { createAgentCore } from '../../agent/agent-core.ts';
+import type { EntityRegistry } from '../../agent/entity-registry.ts';
+import { createExecGate } from '../../agent/exec-gate.ts';
 import { agentMetricsRegistry, serveAgentMetrics, type MetricsEndpoint } from '../../agent/agent-metrics.ts';
 import { writeAgentStatus, type AgentStatus } from '../../agent/agent-status.ts';
 import { createProfileEngine, profileFlushIntervalMs } from '../../agent/profile-engine.ts';
@@ -25,6 +28,7 @@ import { defaultEnforcementMode, defaultLifecycleSettings, formatDuration, parse
 import { loadMiningPools } from '../../profile/mining-pools.ts';
 import { enforcementModes, type EnforcementMode } from '../../profile/profile.ts';
 import { ProfileStore } from '../../profile/profile-store.ts';
+import { workerAnalysis } from '../../scan/worker-analysis.ts';
 import { loadSignatures } from '../../signatures/load-signatures.ts';
 import { openStore } from '../../store/open-store.ts';
 import { loadConfig } from '../config.ts';
@@ -113,6 +117,12 @@ async function runAgent(flags: RunFlags): Promise<void> {
   const settings = { learningMinMs: flags.learningMin, learningQuietMs: flags.learningQuiet };
 
   let engine: ReturnType<typeof createProfileEngine> | undefined;
+  // Built before the core so the sensor's first exec meets it; it asks the engine once the engine exists.
+  let registry: EntityRegistry | undefined;
+  const gate = createExecGate({
+    entityOfMntns: (mntns) => registry?.byMountNamespace(mntns),
+    policyOf: (entity) => engine?.execPolicy(entity),
+  });
   const sensorState = { state: 'starting', restarts: 0, lostEvents: 0, lastMessage: '' };
   const lostLogIntervalMs = 5000;
   let lostLoggedAt = 0;
@@ -146,10 +156,14 @@ async function runAgent(flags: RunFlags): Promise<void> {
       log(`sensor ${sensor.name} ${status.kind}: ${status.message}`);
     },
     onEvent: (event) => engine?.handle(event),
+    execGate: (raw) => gate.inspect(raw),
     // Stratum-port connects die in the kernel for enforcing workloads: a miner started and connecting in the same
     // millisecond beats any user-space kill.
     kernelKill: { ports: [...pools.stratumPorts], byDefault: flags.mode === 'prevent' || flags.mode === 'stop' },
   });
+  registry = core.registry;
+  // One worker thread matches rules on executables, so a large new binary never holds up the next kill.
+  const executableAnalysis = workerAnalysis(1, { signatureDirs: config.signatures.dirs, signatureVersion: signatures.version });
   engine = createProfileEngine({
     store,
     registry: core.registry,
@@ -157,7 +171,7 @@ async function runAgent(flags: RunFlags): Promise<void> {
     settings,
     defaultMode: flags.mode,
     hostMode: flags.hostMode,
-    executables: createExecutableJudge(signatures),
+    executables: createExecutableJudge(signatures, executableAnalysis),
     origins: createOriginResolver(),
     actuators: { kill: killProcessActuator, stop: stopContainerActuator(dockerClient) },
     alerts: dispatcher,
@@ -169,6 +183,8 @@ async function runAgent(flags: RunFlags): Promise<void> {
   log(`learning at least ${formatDuration(settings.learningMinMs)}, enforcing after ${formatDuration(settings.learningQuietMs)} with nothing new; new workloads in mode ${flags.mode}`);
 
   const startedAt = Date.now();
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const snapshot = (): AgentStatus => {
     const stats = core.pipeline.stats();
     const profiles = engine!.stats();
@@ -184,6 +200,8 @@ async function runAgent(flags: RunFlags): Promise<void> {
       profiles: { total: profiles.profiles, learning: profiles.learning, enforcing: profiles.enforcing },
       alerts: { ...dispatcher.stats(), deviations: profiles.deviations, actions: profiles.actions },
       runtimes: runtimeState,
+      execGate: gate.stats(),
+      eventLoopDelay: { p50Ms: loopDelay.percentile(50) / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 },
     };
   };
   const writeStatus = () => writeAgentStatus(home, snapshot());
@@ -219,6 +237,7 @@ async function runAgent(flags: RunFlags): Promise<void> {
     writeStatus();
     await metrics?.close();
     await dispatcher.close();
+    await executableAnalysis.close();
     await db.destroy();
     await docker?.close();
     log('stopped');

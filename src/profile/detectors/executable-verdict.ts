@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { fileAnalyzers } from '../../scan/analyzers/index.ts';
-import { runAnalyzers } from '../../scan/file-analysis.ts';
+import { inlineAnalysis, type FileAnalysis } from '../../scan/file-analysis.ts';
 import type { FileAnalyzer } from '../../scan/file-analyzer.ts';
 import { decideVerdict } from '../../scan/verdict.ts';
 import type { Signatures } from '../../signatures/signatures.ts';
@@ -32,8 +32,25 @@ export interface ExecutableJudge {
   judge(pid: number, sha256: string | undefined, exePath: string, rootPid?: number): Promise<ExecutableVerdict | undefined>;
 }
 
-export function createExecutableJudge(signatures: Signatures): ExecutableJudge {
+/** Bytes hashed between yields to the event loop: the agent's other events must not wait for a large binary. */
+const hashSliceBytes = 1024 * 1024;
+
+async function sha256Yielding(bytes: Buffer): Promise<string> {
+  const digest = createHash('sha256');
+  for (let offset = 0; offset < bytes.length; offset += hashSliceBytes) {
+    digest.update(bytes.subarray(offset, offset + hashSliceBytes));
+    if (offset + hashSliceBytes < bytes.length) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return digest.digest('hex');
+}
+
+/**
+ * `analysis`: where the analyzers run. The agent passes a worker thread (rule matching and fuzzy hashing of a large
+ * binary take long enough to delay the kill of the next process); tests may leave it inline.
+ */
+export function createExecutableJudge(signatures: Signatures, analysis?: FileAnalysis): ExecutableJudge {
   const analyzers: FileAnalyzer[] = Object.values(fileAnalyzers);
+  const analyze = analysis ?? inlineAnalysis(analyzers, signatures);
   const cache = new Map<string, Promise<ExecutableVerdict | undefined>>();
 
   async function openExecutable(pid: number, exePath: string, rootPid: number | undefined): Promise<{ handle: FileHandle; viaRoot: boolean } | undefined> {
@@ -58,14 +75,14 @@ export function createExecutableJudge(signatures: Signatures): ExecutableJudge {
       const bytes = Buffer.alloc(Math.min(size, maxJudgedBytes));
       const { bytesRead } = await handle.read(bytes, 0, bytes.length, 0);
       const whole = bytesRead === size;
-      const sha256 = whole ? createHash('sha256').update(bytes.subarray(0, bytesRead)).digest('hex') : expected;
+      const sha256 = whole ? await sha256Yielding(bytes.subarray(0, bytesRead)) : expected;
       // Through the root, the path may name another file by now: judge it only when it is the one that ran.
       if (opened.viaRoot && expected !== undefined && sha256 !== expected) return undefined;
       if (sha256 === undefined) return undefined;
       const entry = { path: exePath.replace(/^\/+/, ''), type: 'file' as const, size, mode: 0o755 };
       const head = bytes.subarray(0, Math.min(bytesRead, 4096));
       const wanted = analyzers.filter((analyzer) => analyzer.wants({ entry, head }));
-      const result = await runAnalyzers(wanted, { entry, bytes: bytes.subarray(0, bytesRead), truncated: !whole, sha256, layer: 'runtime' }, signatures);
+      const result = await analyze.analyze({ entry, bytes: bytes.subarray(0, bytesRead), truncated: !whole, sha256, layer: 'runtime' }, wanted.map((analyzer) => analyzer.id));
       const decision = decideVerdict(result.signals);
       return { verdict: decision.verdict, reasons: decision.reasons, sha256 };
     } finally {

@@ -17,7 +17,7 @@ import type { createOriginResolver } from '../profile/detectors/executable-origi
 import { NomineError } from '../core/errors.ts';
 import { isEnforcing, judge, type JudgeFacts } from '../profile/judge.ts';
 import { learn } from '../profile/learn.ts';
-import { createProfile, nextPhase, type LifecycleSettings } from '../profile/lifecycle.ts';
+import { createProfile, nextObservedPhase, type LifecycleSettings } from '../profile/lifecycle.ts';
 import type { MiningPools } from '../profile/mining-pools.ts';
 import { poisoningVerdict } from '../profile/poisoning.ts';
 import type { EnforcementMode, Profile } from '../profile/profile.ts';
@@ -46,6 +46,8 @@ export interface ProfileEngineOptions {
   /** In-kernel enforcement of stratum-port connects, when the sensor has it: told each entity's current mode. */
   kernelEnforcement?: (entity: Entity, mode: EnforcementMode) => void;
   now: () => number;
+  /** Since when the sensor has been watching without a gap; undefined while it is not. Learning counts only then. */
+  observedSince?: () => number | undefined;
   log: (message: string) => void;
 }
 
@@ -103,6 +105,7 @@ export function createProfileEngine(options: ProfileEngineOptions): ProfileEngin
   const loading = new Map<string, Promise<Tracked>>();
   /** The gate's view of a process list, built once per list (learning replaces the list, never edits it). */
   const exeSets = new WeakMap<Profile['allow']['processes'], ExecPolicy>();
+  const observedSince = options.observedSince ?? (() => 0);
   const stats: ProfileEngineStats = { profiles: 0, learning: 0, enforcing: 0, deviations: 0, actions: {}, storeErrors: 0 };
 
   async function save(tracked: Tracked, change: ProfileChange | undefined): Promise<void> {
@@ -235,7 +238,7 @@ export function createProfileEngine(options: ProfileEngineOptions): ProfileEngin
       if (!entity) return;
       const tracked = await profileFor(entity);
       const now = options.now();
-      const advanced = nextPhase(tracked.profile, now, options.settings);
+      const advanced = nextObservedPhase(tracked.profile, now, options.settings, observedSince());
       if (advanced !== tracked.profile) {
         tracked.profile = advanced;
         options.log(`profile ${advanced.id} (${advanced.key.workload}) is now ${advanced.phase}${advanced.phase === 'enforcing' ? `, mode ${advanced.mode}` : ''}`);
@@ -344,7 +347,7 @@ export function createProfileEngine(options: ProfileEngineOptions): ProfileEngin
       // One query for every revision; only a profile changed elsewhere is read in full.
       const revisions = await options.store.revisions().catch(() => undefined);
       for (const tracked of byProfileId.values()) {
-        const advanced = nextPhase(tracked.profile, now, options.settings);
+        const advanced = nextObservedPhase(tracked.profile, now, options.settings, observedSince());
         if (advanced !== tracked.profile) {
           tracked.profile = advanced;
           options.log(`profile ${advanced.id} (${advanced.key.workload}) is now ${advanced.phase}, mode ${advanced.mode}`);

@@ -9,6 +9,7 @@ import {
   defaultLifecycleSettings,
   formatDuration,
   learningProgress,
+  nextObservedPhase,
   nextPhase,
   parseDuration,
   relearn,
@@ -42,6 +43,21 @@ describe('profile lifecycle', () => {
     const quiet = createProfile(entity, t0);
     assert.equal(nextPhase(quiet, t0 + 1999, settings).phase, 'learning', 'quiet, but the minimum has not passed');
     assert.equal(nextPhase(quiet, t0 + 2000, settings).phase, 'enforcing');
+  });
+
+  it('counts learning time only while the sensor watches, so an unwatched profile never enforces an empty list', () => {
+    const profile = createProfile(entity, t0);
+    assert.equal(nextObservedPhase(profile, t0 + 60_000, settings, undefined).phase, 'learning', 'no sensor yet: nothing learned, nothing enforced');
+    // The sensor attached 10 s after the profile was made: the minimum and the quiet period run from there.
+    const attached = t0 + 10_000;
+    assert.equal(nextObservedPhase(profile, attached + 1999, settings, attached).phase, 'learning');
+    const switched = nextObservedPhase(profile, attached + 2000, settings, attached);
+    assert.equal(switched.phase, 'enforcing');
+    assert.equal(switched.enforcingSince, attached + 2000);
+    assert.equal(switched.learningStartedAt, t0, 'the profile keeps its own history');
+    assert.equal(switched.revision, profile.revision + 1);
+    const enforcing = nextPhase(profile, t0 + 2000, settings);
+    assert.equal(nextObservedPhase(enforcing, t0 + 3000, settings, undefined), enforcing, 'an enforcing profile stays so when the sensor fails');
   });
 
   it('reports how long learning still has to go', () => {

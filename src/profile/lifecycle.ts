@@ -105,6 +105,18 @@ export function nextPhase(profile: Profile, now: number, settings: LifecycleSett
   return { ...profile, phase: 'enforcing', enforcingSince: now, revision: profile.revision + 1 };
 }
 
+/**
+ * nextPhase for an agent whose sensor has watched only since `observedSince` (undefined: it is not watching now).
+ * Time without a sensor teaches nothing, so it counts neither toward the minimum nor toward the quiet period: a
+ * profile created by a CPU sample while the sensor was still attaching must not enforce an empty allow-list.
+ */
+export function nextObservedPhase(profile: Profile, now: number, settings: LifecycleSettings, observedSince: number | undefined): Profile {
+  if (profile.phase !== 'learning' || observedSince === undefined) return profile;
+  const view = { ...profile, learningStartedAt: Math.max(profile.learningStartedAt, observedSince), lastNewBehaviourAt: Math.max(profile.lastNewBehaviourAt, observedSince) };
+  const advanced = nextPhase(view, now, settings);
+  return advanced === view ? profile : { ...profile, phase: advanced.phase, enforcingSince: now, revision: advanced.revision };
+}
+
 /** `nomine profile approve`: enforce now what was learned so far. */
 export function approve(profile: Profile, now: number): Profile {
   if (profile.phase === 'enforcing') return profile;

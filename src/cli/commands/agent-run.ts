@@ -12,9 +12,14 @@ import type { EntityRegistry } from '../../agent/entity-registry.ts';
 import { createExecGate } from '../../agent/exec-gate.ts';
 import { agentMetricsRegistry, serveAgentMetrics, type MetricsEndpoint } from '../../agent/agent-metrics.ts';
 import { writeAgentStatus, type AgentStatus } from '../../agent/agent-status.ts';
+import { createConsoleClient, type ConsoleClient } from '../../agent/console/console-client.ts';
+import { readConsoleEnrolment } from '../../agent/console/console-enrolment.ts';
+import { createConsoleLink, defaultConsoleIntervalMs, type ConsoleLink } from '../../agent/console/console-link.ts';
+import { createEventSummaries } from '../../agent/console/event-summaries.ts';
 import { createProfileEngine, profileFlushIntervalMs } from '../../agent/profile-engine.ts';
 import { createAlertDispatcher } from '../../alerts/alert-dispatcher.ts';
 import type { AlertOutput } from '../../alerts/alert-output.ts';
+import { createConsoleOutput } from '../../alerts/outputs/console.ts';
 import { createJsonlOutput } from '../../alerts/outputs/jsonl.ts';
 import { createWebhookOutput } from '../../alerts/outputs/webhook.ts';
 import { NomineError } from '../../core/errors.ts';
@@ -49,6 +54,9 @@ interface RunFlags extends SensorFlags {
   statusInterval: number;
   metrics?: string;
   metricsTokenFile?: string;
+  server?: string;
+  caFile?: string;
+  consoleInterval: number;
 }
 
 function duration(name: string) {
@@ -83,7 +91,10 @@ export function agentRunCommand(): Command {
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (needs --metrics-token-file)')
     .option('--metrics-token-file <file>', 'bearer token scrapers must send for --metrics (16 characters at least)')
     .option('--config <file>', 'config file (default $NOMINE_CONFIG or $NOMINE_HOME/config.yaml)')
-    .addHelpText('after', `\nDefaults: learn for at least ${formatDuration(defaultLifecycleSettings.learningMinMs)} and until ${formatDuration(defaultLifecycleSettings.learningQuietMs)} pass with nothing new; new workloads start in mode ${defaultEnforcementMode} (alert only) so a profile that learned too little never kills production work: switch a workload to prevent with \`nomine profile set-mode\`.\nState (profiles, outbox, status) lives in $NOMINE_HOME.`)
+    .option('--server <url>', 'deliver to the nomine console at URL (default: the console this node enrolled with, if any; see `nomine agent enrol`)')
+    .option('--ca-file <pem>', "CA certificate that signed the console's TLS certificate (default: the one given at enrolment)")
+    .addOption(new Option('--console-interval <duration>', 'how often entities, event summaries, profiles and status go to the console, and profiles are synced back').argParser(duration('--console-interval')).default(defaultConsoleIntervalMs, formatDuration(defaultConsoleIntervalMs)))
+    .addHelpText('after', `\nConsole: once enrolled (\`nomine agent enrol --server URL --join-token-file FILE\`), alerts also go to the console through the outbox (nothing is lost while it is down), and every --console-interval a batch of entities, event summaries, changed profiles and status; the fleet's merged profiles, approvals, relearn requests and modes set on the console come back into this node's profiles.\nDefaults: learn for at least ${formatDuration(defaultLifecycleSettings.learningMinMs)} and until ${formatDuration(defaultLifecycleSettings.learningQuietMs)} pass with nothing new; new workloads start in mode ${defaultEnforcementMode} (alert only) so a profile that learned too little never kills production work: switch a workload to prevent with \`nomine profile set-mode\`.\nState (profiles, outbox, status) lives in $NOMINE_HOME.`)
     .action(async (flags: RunFlags) => {
       await runAgent(flags);
     });
@@ -108,6 +119,16 @@ async function runAgent(flags: RunFlags): Promise<void> {
       ...(flags.webhookAuthFile ? { authorization: readSecret(flags.webhookAuthFile) } : {}),
     });
   }
+  // The console: when this node is enrolled (or --server names one, with the enrolment's credential).
+  const enrolment = await readConsoleEnrolment(home);
+  if (flags.server && !enrolment) throw new NomineError('invalid-input', `--server needs this node enrolled first: nomine agent enrol --server ${flags.server} --join-token-file FILE`, 'agent run');
+  let consoleClient: ConsoleClient | undefined;
+  if (enrolment) {
+    const caFile = flags.caFile ?? enrolment.caFile;
+    consoleClient = createConsoleClient({ server: flags.server ?? enrolment.server, credential: enrolment.credential, ...(caFile ? { caFile } : {}) });
+    outputs.console = createConsoleOutput({ client: consoleClient });
+  }
+  const summaries = consoleClient ? createEventSummaries() : undefined;
   const dispatcher = await createAlertDispatcher({ outboxDir: join(home, 'outbox'), outputs, onProblem: log });
   const db = await openStore(home);
   const store = new ProfileStore(db);
@@ -124,6 +145,9 @@ async function runAgent(flags: RunFlags): Promise<void> {
     policyOf: (entity) => engine?.execPolicy(entity),
   });
   const sensorState = { state: 'starting', restarts: 0, lostEvents: 0, lastMessage: '' };
+  let observedSince: number | undefined;
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const lostLogIntervalMs = 5000;
   let lostLoggedAt = 0;
   let lostSinceLog = 0;
@@ -151,11 +175,19 @@ async function runAgent(flags: RunFlags): Promise<void> {
         lostSinceLog = 0;
         return;
       }
+      // Learning counts only while the sensor watches; a restart leaves a gap that taught nothing.
+      if (status.kind === 'started' || status.kind === 'restarted') observedSince = Date.now();
+      // Start-up (signatures, the store) is not what a kill waits on: measure the loop from the sensor's start.
+      if (status.kind === 'started') loopDelay.reset();
+      else if (status.kind === 'failed' || status.kind === 'stopped') observedSince = undefined;
       sensorState.state = status.kind;
       sensorState.lastMessage = status.message;
       log(`sensor ${sensor.name} ${status.kind}: ${status.message}`);
     },
-    onEvent: (event) => engine?.handle(event),
+    onEvent: (event) => {
+      summaries?.count(event.entityId, event.type, event.at);
+      return engine?.handle(event);
+    },
     execGate: (raw) => gate.inspect(raw),
     // Stratum-port connects die in the kernel for enforcing workloads: a miner started and connecting in the same
     // millisecond beats any user-space kill.
@@ -177,14 +209,28 @@ async function runAgent(flags: RunFlags): Promise<void> {
     alerts: dispatcher,
     kernelEnforcement: (entity, mode) => core.setKernelEnforcement(entity, mode === 'prevent' || mode === 'stop'),
     now: Date.now,
+    observedSince: () => observedSince,
     log,
   });
+  let consoleLink: ConsoleLink | undefined;
+  if (consoleClient && enrolment && summaries) {
+    consoleLink = createConsoleLink({
+      client: consoleClient,
+      home,
+      agentId: enrolment.agentId,
+      intervalMs: flags.consoleInterval,
+      registry: core.registry,
+      engine,
+      summaries,
+      status: () => snapshot() as unknown as Record<string, unknown>,
+      log,
+    });
+    log(`console ${consoleClient.server}: agent ${enrolment.agentId} (node ${enrolment.nodeName}), every ${formatDuration(flags.consoleInterval)}`);
+  }
   log(`sensor ${core.selection.sensor.name}: ${core.selection.reason}`);
   log(`learning at least ${formatDuration(settings.learningMinMs)}, enforcing after ${formatDuration(settings.learningQuietMs)} with nothing new; new workloads in mode ${flags.mode}`);
 
   const startedAt = Date.now();
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  loopDelay.enable();
   const snapshot = (): AgentStatus => {
     const stats = core.pipeline.stats();
     const profiles = engine!.stats();
@@ -227,16 +273,21 @@ async function runAgent(flags: RunFlags): Promise<void> {
     }
   }, flags.statusInterval);
   const deadline = flags.duration ? setTimeout(stop, flags.duration * 1000) : undefined;
+  const linked = consoleLink?.run(controller.signal).catch((error: Error) => log(`console link stopped: ${error.message}`));
   try {
     await core.run(controller.signal);
   } finally {
+    // The core may also end on its own (a file read to its end): the console link stops with it.
+    controller.abort();
     clearInterval(ticker);
     clearInterval(statusTimer);
     if (deadline) clearTimeout(deadline);
     await engine.tick().catch(() => undefined);
+    await linked;
     writeStatus();
     await metrics?.close();
     await dispatcher.close();
+    await consoleClient?.close();
     await executableAnalysis.close();
     await db.destroy();
     await docker?.close();

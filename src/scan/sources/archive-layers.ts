@@ -1,6 +1,7 @@
 /**
- * Archive layers: streams the wanted layers of an image held in an archive on disk in one pass, in archive order,
- * each straight from its tar entry to the scanner. Layers sharing a key (the same diff_id twice) are read once.
+ * Archive layers: streams the wanted layers of an image held in an archive on disk, in archive order, each straight
+ * from its place in the archive file to the scanner; layers not wanted (already cached) are never read. Layers sharing
+ * a key (the same diff_id twice) are read once.
  */
 import { NomineError } from '../../core/errors.ts';
 import type { LayerDescriptor } from '../image-source.ts';

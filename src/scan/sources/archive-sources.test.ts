@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile, mkdir, symlink, readFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, writeFile, mkdir, symlink, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -148,6 +148,33 @@ describe('archive image sources', () => {
       const bytes = await readFile(path);
       await writeFile(join(dir, 'truncated.tar'), bytes.subarray(0, 3000));
       await rejectsWith(dockerArchiveSource(join(dir, 'truncated.tar')).open(context), 'invalid-input', /not a readable tar archive/);
+    });
+
+    it('refuses an archive with a corrupt header, naming the archive and the entry before it', async () => {
+      const path = join(dir, 'bad-checksum.tar');
+      await writeDockerArchive(path, { layers, repoTags: ['miner:1'] });
+      const bytes = await readFile(path);
+      bytes[512 * 3 + 10]! ^= 0xff; // the name of the second entry's header (after a directory and its VERSION file)
+      await writeFile(path, bytes);
+      const error = await rejectsWith(dockerArchiveSource(path).open(context), 'invalid-input', /not a readable tar archive: the tar header at byte 1536 \(after entry [0-9a-f]{64}\/VERSION\) is invalid/);
+      assert.equal(error.part, `archive ${path}`);
+    });
+
+    it('refuses an archive holding the same document twice', async () => {
+      const path = join(dir, 'twice.tar');
+      await writeTar(path, [
+        { name: 'manifest.json', content: Buffer.from('[]') },
+        { name: './manifest.json', content: Buffer.from('[{"Config":"evil.json","Layers":[]}]') },
+      ]);
+      await rejectsWith(dockerArchiveSource(path).open(context), 'invalid-input', /archive holds manifest.json twice/);
+    });
+
+    it('refuses to stream layers from an archive that changed after it was indexed', async () => {
+      const path = join(dir, 'changed.tar');
+      await writeDockerArchive(path, { layers, repoTags: ['miner:1'] });
+      const image = await dockerArchiveSource(path).open(context);
+      await appendFile(path, Buffer.alloc(512));
+      await rejectsWith(readLayerBlobs(image), 'invalid-input', /archive changed while being read/);
     });
 
     it('reports a missing archive as not found', async () => {

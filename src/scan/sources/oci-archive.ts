@@ -1,6 +1,6 @@
 /**
  * oci-archive:PATH[:REF] — a tar of an OCI image layout. Documents come from the archive index (verified against
- * their digests), layers stream out of the tar in one pass, verified while they flow.
+ * their digests), layers stream from their offsets in the tar, verified while they flow.
  */
 import { NomineError } from '../../core/errors.ts';
 import type { ImageSource, OpenedImage, SourceContext } from '../image-source.ts';

@@ -48,7 +48,10 @@ export function resolveLinkTarget(entryName: string, target: string, type: 'syml
   return canonicalEntryName(joined, part);
 }
 
-export function toArchiveEntry(header: tar.Header, part: string): ArchiveEntry {
+/** The header fields an entry is made of: tar-stream's `Header`, or its codec's output (whose type may be null). */
+export type TarHeaderFields = Pick<tar.Header, 'name'> & { size?: number; type: string | null; linkname?: string | null };
+
+export function toArchiveEntry(header: TarHeaderFields, part: string): ArchiveEntry {
   const name = canonicalEntryName(header.name, part);
   const size = header.size ?? 0;
   if (!Number.isSafeInteger(size) || size < 0) throw new NomineError('invalid-input', `archive entry ${name} declares an impossible size`, part);

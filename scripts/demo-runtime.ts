@@ -53,6 +53,11 @@ const backendHost = '127.0.0.3';
 export interface RuntimeDemoOptions {
   /** Number of the first step printed (the scan part of `make demo` prints 1–4). */
   firstStep?: number;
+  /**
+   * A console to enrol the story's agent with: its alerts and profiles go there too. `delivered` resolves (with a
+   * line to print) once the console holds the story's alert, so the agent is not stopped before it delivered.
+   */
+  console?: { url: string; joinTokenFile: string; delivered(): Promise<string> };
 }
 
 export interface RuntimeDemoResult {
@@ -109,6 +114,7 @@ interface Context {
   problems: string[];
   /** The agent of the story, for its log when the story fails. */
   agent?: AgentProcess;
+  console?: RuntimeDemoOptions['console'];
 }
 
 async function docker(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -200,7 +206,13 @@ function logTail(agent: AgentProcess, lines = 15): string {
 }
 
 async function startAgentAndReport(ctx: Context, sensorArgs: string[], extraArgs: string[] = []): Promise<{ agent: AgentProcess; sensor: string; reason: string }> {
-  const args = ['run', ...sensorArgs, '--mode', 'alert', '--learning-min', learningMin, '--learning-quiet', learningQuiet, '--cpu-interval', '1000', '--alerts', ctx.alertsFile, '--status-interval', '500', '--duration', String(agentLifetimeSeconds), ...extraArgs];
+  if (ctx.console) {
+    const enrol = await runCli(['agent', 'enrol', '--server', ctx.console.url, '--join-token-file', ctx.console.joinTokenFile, '--node-name', 'demo-node'], { home: ctx.home });
+    if (enrol.code !== 0) throw new Error(`nomine agent enrol failed: ${enrol.stderr.trim()}`);
+    ctx.say.line(`$ nomine agent enrol --server ${ctx.console.url} --join-token-file join-token   (the console's join token)`);
+  }
+  const consoleArgs = ctx.console ? ['--console-interval', '2s'] : [];
+  const args = ['run', ...sensorArgs, '--mode', 'alert', '--learning-min', learningMin, '--learning-quiet', learningQuiet, '--cpu-interval', '1000', '--alerts', ctx.alertsFile, '--status-interval', '500', '--duration', String(agentLifetimeSeconds), ...consoleArgs, ...extraArgs];
   ctx.say.line(`$ nomine agent ${args.join(' ').replace(ctx.alertsFile, '$NOMINE_HOME/alerts.jsonl')}`);
   const agent = startAgent(args, ctx.home);
   ctx.agent = agent;
@@ -377,7 +389,7 @@ export async function runRuntimeDemo(options: RuntimeDemoOptions = {}): Promise<
   const say = narrator(options.firstStep ?? 1, () => abortedBy);
   const work = await mkdtemp(join(tmpdir(), 'nomine-demo-runtime-'));
   const cleanup = new Cleanup();
-  const ctx: Context = { say, cleanup, work, home: join(work, 'home'), alertsFile: join(work, 'home', 'alerts.jsonl'), problems: [] };
+  const ctx: Context = { say, cleanup, work, home: join(work, 'home'), alertsFile: join(work, 'home', 'alerts.jsonl'), problems: [], ...(options.console ? { console: options.console } : {}) };
   // Ctrl-C: stop what runs now, so the story's waits end at once, and let its `finally` clean up the rest.
   const interrupted = (signal: NodeJS.Signals) => {
     abortedBy = signal;
@@ -398,6 +410,10 @@ export async function runRuntimeDemo(options: RuntimeDemoOptions = {}): Promise<
       outcome = await hostStory(ctx, unavailable ?? 'the agent found eBPF unusable here');
     }
     ok = outcome === true;
+    if (ok && options.console) {
+      say.step('The console received what this node saw');
+      say.line(await options.console.delivered());
+    }
   } catch (error) {
     ctx.problems.push(`the story stopped: ${(error as Error).message.split('\n')[0]}`);
   } finally {

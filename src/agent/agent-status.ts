@@ -23,6 +23,8 @@ export interface AgentStatus {
   execGate?: { inspected: number; killed: number; vanished: number };
   /** How late the agent's event loop ran timers since it started: a stall here delays every kill that is not in the kernel. */
   eventLoopDelay?: { p50Ms: number; p99Ms: number; maxMs: number };
+  /** The link with the console, when the node is enrolled (src/agent/console/console-link.ts). */
+  console?: { server: string; batches: number; refused: number; failures: number; isFailing: boolean; lastError?: string; syncedRevision: number; profilesApplied: number; summariesDropped: number };
 }
 
 export function agentStatusFile(dataHome: string): string {

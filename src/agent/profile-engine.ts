@@ -309,12 +309,17 @@ export function createProfileEngine(options: ProfileEngineOptions): ProfileEngin
     async applyRemote(profileId, update) {
       const tracked = byProfileId.get(profileId) ?? (await loading.get(profileId)?.catch(() => undefined));
       if (tracked) {
-        const outcome = update(tracked.profile);
-        if (!outcome) return;
-        const modeChanged = outcome.profile.mode !== tracked.profile.mode;
-        tracked.profile = outcome.profile;
-        await save(tracked, outcome.change);
-        if (modeChanged) syncKernel(tracked.profile);
+        // A save racing this one (the timer's) makes this one lose the compare-and-swap, and the loser keeps the
+        // stored mode and phase: apply the change again on top, so the console's word is not lost.
+        for (let attempt = 1; attempt <= 3; attempt++) {
+          const outcome = update(tracked.profile);
+          if (!outcome) return;
+          const modeChanged = outcome.profile.mode !== tracked.profile.mode;
+          tracked.profile = outcome.profile;
+          await save(tracked, outcome.change);
+          if (modeChanged) syncKernel(tracked.profile);
+          if (tracked.stored === outcome.profile) return;
+        }
         return;
       }
       for (let attempt = 1; ; attempt++) {

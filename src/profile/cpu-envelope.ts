@@ -78,3 +78,47 @@ export function isAbove(envelope: CpuEnvelope, cores: number, state: SustainedCp
   const consecutive = above ? state.consecutive + 1 : 0;
   return { above, sustained: consecutive >= margin.sustainedSamples, threshold, state: { consecutive } };
 }
+
+/** The counts of `envelope` in buckets of `bucketCores`: each bucket moves to the one holding its lower edge. */
+export function rebucket(envelope: CpuEnvelope, bucketCores: number): number[] {
+  if (envelope.bucketCores === bucketCores || !(bucketCores > 0)) return envelope.histogram.slice();
+  const histogram: number[] = [];
+  envelope.histogram.forEach((count, index) => {
+    if (!count) return;
+    const bucket = Math.floor(Math.min(index * envelope.bucketCores, maxEnvelopeCores) / bucketCores + 1e-9);
+    while (histogram.length <= bucket) histogram.push(0);
+    histogram[bucket] = (histogram[bucket] ?? 0) + count;
+  });
+  return histogram;
+}
+
+function envelopeOf(histogram: number[], bucketCores: number, q: number): CpuEnvelope {
+  // Trailing empty buckets carry nothing: trimmed, so equal sums serialise equally.
+  let length = histogram.length;
+  while (length > 0 && !histogram[length - 1]) length--;
+  const trimmed = histogram.slice(0, length);
+  const next = { histogram: trimmed, bucketCores, samples: trimmed.reduce((sum, count) => sum + count, 0), quantileCores: 0 };
+  return { ...next, quantileCores: quantile(next, q) };
+}
+
+/**
+ * The samples of several envelopes together (several nodes' share of one workload), in the buckets of the first
+ * (or `bucketCores`), with the quantile recomputed over the sum.
+ */
+export function sumEnvelopes(envelopes: readonly CpuEnvelope[], bucketCores = envelopes[0]?.bucketCores ?? 0.05, q = defaultEnvelopeQuantile): CpuEnvelope {
+  const histogram: number[] = [];
+  for (const envelope of envelopes) {
+    rebucket(envelope, bucketCores).forEach((count, index) => {
+      while (histogram.length <= index) histogram.push(0);
+      histogram[index] = (histogram[index] ?? 0) + count;
+    });
+  }
+  return envelopeOf(histogram, bucketCores, q);
+}
+
+/** `total` without `part`, bucket by bucket and never below zero: one node's own samples out of a fleet's sum. */
+export function subtractEnvelope(total: CpuEnvelope, part: CpuEnvelope, q = defaultEnvelopeQuantile): CpuEnvelope {
+  const removed = rebucket(part, total.bucketCores);
+  const histogram = total.histogram.map((count, index) => Math.max(0, count - (removed[index] ?? 0)));
+  return envelopeOf(histogram, total.bucketCores, q);
+}

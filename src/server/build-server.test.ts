@@ -19,16 +19,43 @@ const allowed: Record<ServerRouteId, Caller[] | 'public'> = {
   me: everyone,
   listUsers: ['adminSession', 'adminToken'],
   createUser: ['adminSession', 'adminToken'],
+  setUserRole: ['adminSession', 'adminToken'],
+  resetUserPassword: ['adminSession', 'adminToken'],
+  disableUser: ['adminSession', 'adminToken'],
+  enableUser: ['adminSession', 'adminToken'],
+  deleteUser: ['adminSession', 'adminToken'],
+  // Tokens reach the handler and are told they have no password (400), never 401/403.
+  changeOwnPassword: everyone,
   listTokens: ['adminSession', 'adminToken'],
   createToken: ['adminSession', 'adminToken'],
   revokeToken: ['adminSession', 'adminToken'],
   ingestReport: ['adminSession', 'adminToken', 'ingestToken'],
   listReports: ['adminSession', 'viewerSession', 'adminToken', 'viewerToken'],
   getReport: ['adminSession', 'viewerSession', 'adminToken', 'viewerToken'],
+  getReportView: ['adminSession', 'viewerSession', 'adminToken', 'viewerToken'],
+  joinTokenCreate: ['adminSession', 'adminToken'],
+  joinTokenList: ['adminSession', 'adminToken'],
+  joinTokenRevoke: ['adminSession', 'adminToken'],
+  agentEnrol: 'public',
+  // Only an enrolled agent's own credential: no user or token, not even an admin's (src/server/routes/agent-routes.test.ts).
+  agentBatch: [],
+  agentSync: [],
+  agentList: ['adminSession', 'adminToken'],
+  agentRevoke: ['adminSession', 'adminToken'],
+  overview: ['adminSession', 'viewerSession', 'adminToken', 'viewerToken'],
+  listNodes: ['adminSession', 'viewerSession', 'adminToken', 'viewerToken'],
+  listEntities: ['adminSession', 'viewerSession', 'adminToken', 'viewerToken'],
+  getEntity: ['adminSession', 'viewerSession', 'adminToken', 'viewerToken'],
+  listProfiles: ['adminSession', 'viewerSession', 'adminToken', 'viewerToken'],
+  getProfile: ['adminSession', 'viewerSession', 'adminToken', 'viewerToken'],
+  approveProfile: ['adminSession', 'adminToken'],
+  relearnProfile: ['adminSession', 'adminToken'],
+  setProfileMode: ['adminSession', 'adminToken'],
+  listAlerts: ['adminSession', 'viewerSession', 'adminToken', 'viewerToken'],
 };
 
 function concreteUrl(url: string): string {
-  return url.replace(':id', '00000000-0000-4000-8000-000000000000').replace(':kind', 'scan');
+  return url.replace(':id', '00000000-0000-4000-8000-000000000000').replace(':kind', 'scan').replace(':agentId', 'agent-1').replace(':entityId', 'entity-1');
 }
 
 describe('every route, every role', () => {

@@ -9,11 +9,13 @@ import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { NomineError, isNomineError } from '../core/errors.ts';
+import { AdmissionSlots, agentSlotsFor } from './agent-admission.ts';
 import { authorize, csrfHeader, identify } from './auth/authorize-request.ts';
 import { AttemptCounter } from './auth/login-throttle.ts';
 import type { Access, Principal } from './auth/principal.ts';
 import { RateLimitedError, errorBody, statusOfCode } from './http-status.ts';
 import { serverRoutes } from './routes/index.ts';
+import { registerWebUi, type WebUiFallback } from './web-ui.ts';
 import { sessionCookieName, type ServerContext } from './server-context.ts';
 import { defaultServerLimits, type ServerLimits } from './server-limits.ts';
 import { parseJsonBody } from './json-body.ts';
@@ -31,6 +33,8 @@ export interface ServerOptions {
   /** false: silent (tests); or a pino level for the CLI. */
   logger?: false | { level: string };
   version?: string;
+  /** Serve the web UI from this directory (a web/dist build); without it the server is the API alone. */
+  webRoot?: string;
 }
 
 declare module 'fastify' {
@@ -55,8 +59,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     secureCookies,
     sessionCookie: sessionCookieName(secureCookies),
     loginThrottle: {
-      perIp: new AttemptCounter({ limit: limits.loginAttemptsPerIp, windowMs: limits.loginWindowMs }, limits.maxThrottleKeys),
-      perUser: new AttemptCounter({ limit: limits.loginFailuresPerUser, windowMs: limits.loginWindowMs }, limits.maxThrottleKeys),
+      perIp: new AttemptCounter(options.db, 'ip', { limit: limits.loginAttemptsPerIp, windowMs: limits.loginWindowMs }, limits.maxThrottleKeys),
+      perUser: new AttemptCounter(options.db, 'user', { limit: limits.loginFailuresPerUser, windowMs: limits.loginWindowMs }, limits.maxThrottleKeys),
     },
     metrics: createServerMetrics(),
     openapi: () => app.swagger(),
@@ -80,11 +84,15 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     if (failure.code === 'unauthorized') reply.header('www-authenticate', 'Bearer realm="nomine"');
     return reply.code(failure instanceof RateLimitedError ? 429 : statusOfCode[failure.code]).send(errorBody(failure));
   });
+  let webUi: WebUiFallback | undefined;
   app.setNotFoundHandler((request, reply) => {
+    if (webUi?.(request, reply)) return;
     reply.code(404).send(errorBody(new NomineError('not-found', `no route ${request.method} ${request.url.split('?')[0]}`)));
   });
 
-  await app.register(fastifyHelmet);
+  // Helmet's default CSP fits the built app (scripts and styles from 'self'; charts set inline styles, which
+  // style-src allows). Over plain HTTP (loopback), upgrade-insecure-requests would send asset requests to https.
+  await app.register(fastifyHelmet, secureCookies ? {} : { contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } });
   await app.register(fastifyCookie);
   await app.register(fastifySwagger, {
     openapi: {
@@ -120,11 +128,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     context.metrics.requestSeconds.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
 
-  for (const route of Object.values(serverRoutes) as ServerRoute[]) registerRoute(app, route, context);
+  const agentSlots = new AdmissionSlots(agentSlotsFor(options.db));
+  for (const route of Object.values(serverRoutes) as ServerRoute[]) registerRoute(app, route, context, agentSlots);
+  if (options.webRoot !== undefined) webUi = await registerWebUi(app, options.webRoot);
   return app;
 }
 
-function registerRoute(app: FastifyInstance, route: ServerRoute, context: ServerContext): void {
+function registerRoute(app: FastifyInstance, route: ServerRoute, context: ServerContext, agentSlots: AdmissionSlots): void {
   const security: Record<string, string[]>[] = route.access === 'public' ? [] : [{ bearer: [] }, { session: [], csrf: [] }];
   app.route({
     method: route.method,
@@ -132,12 +142,16 @@ function registerRoute(app: FastifyInstance, route: ServerRoute, context: Server
     config: { access: route.access },
     ...(route.bodyLimit ? { bodyLimit: route.bodyLimit(context.limits) } : {}),
     schema: { ...route.schema, summary: route.summary, tags: route.tags, security, description: `Access: ${route.access}.` },
-    handler: (request, reply) =>
-      route.handler(
-        { body: request.body, query: request.query, params: request.params, headers: request.headers, principal: request.principal, ip: request.ip } as never,
-        reply,
-        context,
-      ),
+    handler: (request, reply) => {
+      const run = () =>
+        route.handler(
+          { body: request.body, query: request.query, params: request.params, headers: request.headers, principal: request.principal, ip: request.ip } as never,
+          reply,
+          context,
+        );
+      // Agents take turns, so people's pages never queue behind every agent's transaction (agent-admission.ts).
+      return route.access === 'agent' ? agentSlots.run(run) : run();
+    },
   });
 }
 

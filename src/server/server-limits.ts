@@ -10,6 +10,8 @@ export interface ServerLimits {
   bodyLimitBytes: number;
   /** Bytes of one ingested report (the JSON envelope as received). */
   maxReportBytes: number;
+  /** Bytes of one agent batch (entities, event summaries, profiles, alerts). */
+  maxAgentBatchBytes: number;
   /** A session ends after this long without a request. */
   sessionIdleMs: number;
   /** A session ends this long after login, active or not. */
@@ -28,6 +30,7 @@ export interface ServerLimits {
 export const defaultServerLimits: ServerLimits = {
   bodyLimitBytes: 1024 * 1024,
   maxReportBytes: 16 * 1024 * 1024,
+  maxAgentBatchBytes: 8 * 1024 * 1024,
   sessionIdleMs: 30 * minute,
   sessionAbsoluteMs: 12 * hour,
   setupLinkTtlMs: 30 * minute,

@@ -1,14 +1,17 @@
 /**
- * The server's store: the same SQLite file as every other command, opened and migrated by the one open-store (which
- * runs the core's and the server's migrations together), seen with the server's tables in its type.
+ * The server's store: the same store as every other command (a SQLite file in the data directory, or PostgreSQL
+ * for clusters), opened and migrated by the one open-store (which runs the core's and the server's migrations
+ * together), seen with the server's tables in its type.
  */
 import type { Kysely } from 'kysely';
 import type { ServerDatabase } from '../store/migrations-server.ts';
-import { openStore } from '../store/open-store.ts';
+import { openStore, type StoreOptions } from '../store/open-store.ts';
+import type { StoreLocation } from '../store/store-location.ts';
 import type { Database } from '../store/schema.ts';
 
 export type ServerStore = Kysely<Database & ServerDatabase>;
 
-export async function openServerStore(dataHome: string): Promise<ServerStore> {
-  return (await openStore(dataHome)) as unknown as ServerStore;
+/** `target`: a data directory (SQLite) or a `postgres://` / `postgresql://` URL. */
+export async function openServerStore(target: string | StoreLocation, options: StoreOptions = {}): Promise<ServerStore> {
+  return (await openStore(target, options)) as unknown as ServerStore;
 }

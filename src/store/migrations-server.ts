@@ -211,6 +211,33 @@ export const serverMigrations: Record<string, Migration> = {
       }
     },
   },
+  // Users an admin disabled keep their row (their name in the audit trail, a way back) but cannot log in.
+  '1002-user-disabled': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('server_users').addColumn('disabled_at', 'bigint').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('server_users').dropColumn('disabled_at').execute();
+    },
+  },
+  // Login throttling in the store, so every replica of the console counts the same attempts: one row per throttle
+  // and key (a digest of the client address or the username) holding its current window.
+  '1003-login-attempts': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('server_login_attempts')
+        .addColumn('scope', 'text', (column) => column.notNull())
+        .addColumn('key_hash', 'text', (column) => column.notNull())
+        .addColumn('window_start', 'bigint', (column) => column.notNull())
+        .addColumn('count', 'integer', (column) => column.notNull())
+        .addPrimaryKeyConstraint('server_login_attempts_pk', ['scope', 'key_hash'])
+        .execute();
+      await sql`create index server_login_attempts_window on server_login_attempts (scope, window_start)`.execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('server_login_attempts').execute();
+    },
+  },
 };
 
 export interface ServerUsersTable {
@@ -221,6 +248,8 @@ export interface ServerUsersTable {
   role: string;
   created_at: number;
   updated_at: number;
+  /** Set while an admin has disabled the user: no login, no session. */
+  disabled_at: number | null;
 }
 
 export interface ServerSessionsTable {
@@ -398,6 +427,16 @@ export interface ServerAuditLogTable {
   detail: string | null;
 }
 
+export interface ServerLoginAttemptsTable {
+  /** Which throttle: `ip` (every attempt per client address) or `user` (failures per username). */
+  scope: string;
+  /** SHA-256 of the address or lower-cased username: what people type into the username field is not kept. */
+  key_hash: string;
+  /** When the key's current window began (its first attempt in it). */
+  window_start: number;
+  count: number;
+}
+
 export interface ServerDatabase {
   server_users: ServerUsersTable;
   server_sessions: ServerSessionsTable;
@@ -413,5 +452,6 @@ export interface ServerDatabase {
   server_event_summaries: ServerEventSummariesTable;
   server_agent_batches: ServerAgentBatchesTable;
   server_audit_log: ServerAuditLogTable;
+  server_login_attempts: ServerLoginAttemptsTable;
 }
 

@@ -1,5 +1,10 @@
-/** Schema migrations, in order; kysely's Migrator records which ran. Never edit a shipped migration: add one. */
+/**
+ * Schema migrations, in order; kysely's Migrator records which ran. Never edit a shipped migration: add one. Each
+ * runs on SQLite and on PostgreSQL; where their column types differ, `isPostgres` picks, and the SQLite schema stays
+ * what it always was.
+ */
 import { sql, type Kysely, type Migration } from 'kysely';
+import { isPostgres } from './store-dialect.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001-layer-cache': {
@@ -8,7 +13,7 @@ export const migrations: Record<string, Migration> = {
         .createTable('layer_cache')
         .addColumn('layer_key', 'text', (column) => column.notNull())
         .addColumn('ruleset', 'text', (column) => column.notNull())
-        .addColumn('report', 'blob', (column) => column.notNull())
+        .addColumn('report', isPostgres(db) ? 'bytea' : 'blob', (column) => column.notNull())
         .addColumn('created_at', 'bigint', (column) => column.notNull())
         .addColumn('used_at', 'bigint', (column) => column.notNull())
         .addPrimaryKeyConstraint('layer_cache_pk', ['layer_key', 'ruleset'])
@@ -39,9 +44,10 @@ export const migrations: Record<string, Migration> = {
         .addColumn('updated_at', 'bigint', (column) => column.notNull())
         .execute();
       await sql`create index profiles_workload on profiles (workload, updated_at)`.execute(db);
+      // SQLite's `integer primary key autoincrement`; PostgreSQL's identity column is its counterpart.
       await db.schema
         .createTable('profile_events')
-        .addColumn('seq', 'integer', (column) => column.primaryKey().autoIncrement())
+        .addColumn('seq', 'integer', (column) => (isPostgres(db) ? column.primaryKey().generatedByDefaultAsIdentity() : column.primaryKey().autoIncrement()))
         .addColumn('profile_id', 'text', (column) => column.notNull())
         .addColumn('at', 'bigint', (column) => column.notNull())
         .addColumn('kind', 'text', (column) => column.notNull())

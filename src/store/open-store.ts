@@ -1,15 +1,18 @@
 /**
- * The store: one kysely database, migrated on open. Embedded SQLite in the data directory by default; the
- * PostgreSQL dialect joins here when the server needs it.
+ * The store: one kysely database, migrated on open. Embedded SQLite in the data directory by default, or PostgreSQL
+ * when the target is a `postgres://` URL (the console's clusters); the same migrations and queries run on both.
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql, type MigrationProvider } from 'kysely';
 import { NomineError } from '../core/errors.ts';
 import { ensureDataHome } from '../platform/data-home.ts';
 import { migrations } from './migrations.ts';
 import { serverMigrations } from './migrations-server.ts';
+import { PostgresStoreDialect, createPostgresPool, type PostgresStoreOptions } from './postgres-dialect.ts';
+import { postgresFailure } from './postgres-failure.ts';
+import { redactUrl, storeLocationOf, type StoreLocation } from './store-location.ts';
 import type { Database } from './schema.ts';
 
 const migrationAttempts = 5;
@@ -18,7 +21,15 @@ const migrationAttempts = 5;
 // first is one every other command can open.
 const provider: MigrationProvider = { getMigrations: async () => ({ ...migrations, ...serverMigrations }) };
 
-export async function openStore(dataHome: string): Promise<Kysely<Database>> {
+export type StoreOptions = PostgresStoreOptions;
+
+/** `target`: a data directory (SQLite file `nomine.db` in it) or a `postgres://` / `postgresql://` URL. */
+export async function openStore(target: string | StoreLocation, options: StoreOptions = {}): Promise<Kysely<Database>> {
+  const location = typeof target === 'string' ? storeLocationOf(target) : target;
+  return location.kind === 'postgres' ? openPostgres(location.url, options) : openSqlite(location.home);
+}
+
+async function openSqlite(dataHome: string): Promise<Kysely<Database>> {
   const file = join(ensureDataHome(dataHome), 'nomine.db');
   let sqlite: SQLite.Database;
   try {
@@ -28,16 +39,34 @@ export async function openStore(dataHome: string): Promise<Kysely<Database>> {
   } catch (error) {
     throw new NomineError('invalid-input', `cannot open the store: ${(error as Error).message}`, file, { cause: error });
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return migrated(new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), file);
+}
+
+async function openPostgres(url: string, options: StoreOptions): Promise<Kysely<Database>> {
+  const where = redactUrl(url);
+  const db = new Kysely<Database>({ dialect: new PostgresStoreDialect(url, createPostgresPool(url, options)) });
+  try {
+    // One query first, so an unreachable server, a wrong password or a missing database is said as such.
+    await sql`select 1`.execute(db);
+  } catch (error) {
+    await db.destroy();
+    throw postgresFailure(error, where, true) ?? error;
+  }
+  return migrated(db, where);
+}
+
+async function migrated(db: Kysely<Database>, where: string): Promise<Kysely<Database>> {
   const migrator = new Migrator({ db, provider, allowUnorderedMigrations: true });
   // Kysely takes no lock on SQLite, so two commands opening a new store at once can both start the first
-  // migration; the loser's transaction rolls back, and on a retry it finds the migrations applied.
+  // migration; the loser's transaction rolls back, and on a retry it finds the migrations applied. (PostgreSQL
+  // has kysely's lock, and needs no retry.)
   for (let attempt = 1; ; attempt += 1) {
     const { error } = await migrator.migrateToLatest();
     if (!error) return db;
-    if (attempt === migrationAttempts) {
+    if (attempt === migrationAttempts || error instanceof NomineError) {
       await db.destroy();
-      throw new NomineError('internal', `store migration failed: ${(error as Error).message}`, file, { cause: error });
+      if (error instanceof NomineError) throw error;
+      throw new NomineError('internal', `store migration failed: ${(error as Error).message}`, where, { cause: error });
     }
     await sleep(50 * attempt);
   }

@@ -27,6 +27,23 @@ async function dockerNamesLeft(pattern: RegExp): Promise<string[]> {
 
 const exists = (path: string) => access(path).then(() => true, () => false);
 
+/** Logs in to the demo's console as a person would and reads what it holds. */
+async function readConsole(url: string, password: string) {
+  const login = await fetch(`${url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+  assert.equal(login.status, 200, 'the printed login works');
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const get = async (path: string) => {
+    const response = await fetch(`${url}${path}`, { headers: { cookie } });
+    assert.equal(response.status, 200, `GET ${path}`);
+    return response.json();
+  };
+  const { alerts } = (await get('/api/alerts?limit=200')) as { alerts: { rule: string; action: { taken: string } }[] };
+  const { reports } = (await get('/api/reports')) as { reports: { kind: string }[] };
+  const page = await fetch(`${url}/`);
+  assert.match(await page.text(), /<div id="root">|<html/i, 'the web UI is served');
+  return { alerts, reports };
+}
+
 describe('the demo', { timeout: 300_000 }, () => {
   const homes: string[] = [];
   after(async () => {
@@ -37,9 +54,27 @@ describe('the demo', { timeout: 300_000 }, () => {
     // The demo sets its own NOMINE_HOME for its scans and its agent; this one only keeps anything else away from the default.
     const home = await tempHome();
     homes.push(home);
-    const result = await runNode(['--import', 'tsx', 'scripts/demo.ts'], { home, timeoutMs: 240_000 });
+    // The demo ends with its console up: log in with what it printed, read the story from the API, then Ctrl-C it.
+    let consoleSeen: Promise<{ alerts: { rule: string; action: { taken: string } }[]; reports: { kind: string }[] }> | undefined;
+    const result = await runNode(['--import', 'tsx', 'scripts/demo.ts'], {
+      home,
+      timeoutMs: 300_000,
+      env: { NOMINE_DEMO_CONSOLE_SECONDS: '120' },
+      onStdout: (stdout, signal) => {
+        const url = /URL: {4}(http:\/\/127\.0\.0\.1:\d+)\//.exec(stdout)?.[1];
+        const password = /login: {2}admin \/ (\S+)/.exec(stdout)?.[1];
+        if (consoleSeen || !url || !password || !/stays up for/.test(stdout)) return;
+        consoleSeen = readConsole(url, password).finally(() => signal('SIGINT'));
+      },
+    });
     const out = result.stdout;
     assert.equal(result.code, 0, describeRun(result));
+    assert.ok(consoleSeen, `the demo printed the console's URL and login:\n${out.slice(-1500)}`);
+    const seen = await consoleSeen;
+    assert.deepEqual(seen.reports.map((report) => report.kind).sort(), dockerMissing ? ['scan'] : ['audit', 'scan']);
+    if (containerStoryPossible) assert.ok(seen.alerts.some((alert) => alert.rule === 'drift' && alert.action.taken === 'killed'), JSON.stringify(seen.alerts));
+    else assert.ok(seen.alerts.some((alert) => alert.rule === 'mining-pool'), JSON.stringify(seen.alerts));
+    assert.match(out, /holds: {2}.*1 scan report\(s\).*[1-9]\d* alert\(s\) from 1 node\(s\)/);
     assert.match(out, /\/usr\/local\/lib\/kv\/kv-compactd/);
     assert.match(out, /\/tmp\/kswapd0/);
     if (containerStoryPossible) {

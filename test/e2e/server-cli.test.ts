@@ -1,14 +1,18 @@
 /**
- * `nomine server` as a user runs it: the built CLI on 127.0.0.1 with a free port and its own $NOMINE_HOME. The
- * first start prints a one-time setup link; setup, login, CSRF, tokens and report ingestion go over real HTTP(S).
+ * `nomine server` as a user runs it: the built CLI on 127.0.0.1 with a free port and its own $NOMINE_HOME (or, with
+ * NOMINE_TEST_STORE=postgres, its own PostgreSQL database through --db). The first start prints a one-time setup
+ * link; setup, login, CSRF, tokens and report ingestion go over real HTTP(S).
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { makeDaemonCertificates } from '../helpers/probe-certificates.ts';
-import { cliEntry, repositoryRoot, tempHome } from '../helpers/run-cli.ts';
+import { cliEntry, repositoryRoot, runCli } from '../helpers/run-cli.ts';
+import { createTestStore, type TestStore } from '../../src/store/testing/test-store.ts';
 
 const password = 'correct horse battery staple';
 
@@ -76,15 +80,29 @@ const registered = /Usage: nomine server/.test(spawnSync(process.execPath, [cliE
 const skip = registered ? false : 'build first (npm run build) with `nomine server` registered in src/cli/main.ts';
 
 describe('nomine server', { skip }, () => {
-  const homes: string[] = [];
+  const stores: TestStore[] = [];
   after(async () => {
-    for (const home of homes) await rm(home, { recursive: true, force: true });
+    for (const store of stores) await store.drop();
   });
 
+  /**
+   * A fresh store on the run's backend, and the flags that point `nomine server` at it: on PostgreSQL, --db without
+   * the password, which comes from a file, as an operator keeps it out of `ps`.
+   */
+  async function freshStore(): Promise<{ home: string; storeArgs: string[] }> {
+    const store = await createTestStore('nomine-e2e-server-');
+    stores.push(store);
+    if (store.kind === 'sqlite') return { home: store.home, storeArgs: [] };
+    const url = new URL(store.target);
+    const passwordFile = join(store.home, 'db-password');
+    await writeFile(passwordFile, `${decodeURIComponent(url.password)}\n`, { mode: 0o600 });
+    url.password = '';
+    return { home: store.home, storeArgs: ['--db', url.toString(), '--db-password-file', passwordFile] };
+  }
+
   it('prints a single-use setup link on first start; setup, login, tokens and ingestion work over HTTP', async () => {
-    const home = await tempHome('nomine-e2e-server-');
-    homes.push(home);
-    const server = await startServer(home);
+    const { home, storeArgs } = await freshStore();
+    const server = await startServer(home, storeArgs);
     try {
       const link = /setup link \(single use, valid until ([^)]+)\): (\S+)\/setup#token=(\S+)/.exec(server.output.stdout);
       assert.ok(link, server.output.stdout);
@@ -124,7 +142,7 @@ describe('nomine server', { skip }, () => {
     }
 
     // A restart on the same store: setup is done, so no new link; the admin still logs in.
-    const again = await startServer(home);
+    const again = await startServer(home, storeArgs);
     try {
       assert.doesNotMatch(again.output.stdout, /setup link/);
       assert.equal((await call(`${again.url}/api/login`, { method: 'POST', body: { username: 'admin', password } })).status, 200);
@@ -134,10 +152,9 @@ describe('nomine server', { skip }, () => {
   });
 
   it('creates admin from NOMINE_ADMIN_PASSWORD without printing it, and sets Secure cookies over TLS', async () => {
-    const home = await tempHome('nomine-e2e-server-');
-    homes.push(home);
+    const { home, storeArgs } = await freshStore();
     const certificates = makeDaemonCertificates();
-    const server = await startServer(home, ['--tls-cert', certificates.serverCert, '--tls-key', certificates.serverKey], { NOMINE_ADMIN_PASSWORD: password });
+    const server = await startServer(home, ['--tls-cert', certificates.serverCert, '--tls-key', certificates.serverKey, ...storeArgs], { NOMINE_ADMIN_PASSWORD: password });
     const dispatcher = new Agent({ connect: { ca: certificates.read(certificates.ca) } });
     try {
       assert.match(server.url, /^https:\/\//);
@@ -151,5 +168,25 @@ describe('nomine server', { skip }, () => {
       certificates.remove();
       assert.equal(await server.stop(), 0);
     }
+  });
+
+  it('refuses to start on a database it cannot reach, naming it without the password', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    const url = `postgres://nomine:hunter2-secret@127.0.0.1:${port}/console`;
+    const { home } = await freshStore();
+    for (const run of [{ args: ['--db', url], env: {} }, { args: [], env: { NOMINE_DB_URL: url } }]) {
+      const result = await runCli(['server', '--listen', '127.0.0.1:0', ...run.args], { home, env: run.env, timeoutMs: 30_000 });
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, new RegExp(`unreachable: store postgres://nomine:\\*\\*\\*@127\\.0\\.0\\.1:${port}/console: PostgreSQL does not answer: .*ECONNREFUSED`));
+      assert.doesNotMatch(result.stderr + result.stdout, /hunter2/);
+    }
+    const file = await runCli(['server', '--listen', '127.0.0.1:0', '--db', 'postgres://nomine@127.0.0.1:1/console', '--db-password-file', join(home, 'missing')], { home });
+    assert.equal(file.code, 2);
+    assert.match(file.stderr, /cannot read the database password/);
   });
 });

@@ -31,6 +31,8 @@ export interface RunOptions {
   input?: string;
   timeoutMs?: number;
   cwd?: string;
+  /** Called with the output so far whenever more arrives, and a way to signal the process (talking to a running demo). */
+  onStdout?: (stdout: string, signal: (name: NodeJS.Signals) => void) => void;
 }
 
 /** A fresh data directory for one test. */
@@ -61,7 +63,10 @@ export function runNode(args: string[], options: RunOptions): Promise<CliResult>
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      options.onStdout?.(stdout, (name) => child.kill(name));
+    });
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const timer = setTimeout(() => {
       timedOut = true;

@@ -248,6 +248,7 @@ async function runAgent(flags: RunFlags): Promise<void> {
       runtimes: runtimeState,
       execGate: gate.stats(),
       eventLoopDelay: { p50Ms: loopDelay.percentile(50) / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 },
+      ...(consoleLink && consoleClient ? { console: { server: consoleClient.server, ...consoleLink.stats() } } : {}),
     };
   };
   const writeStatus = () => writeAgentStatus(home, snapshot());

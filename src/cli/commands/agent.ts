@@ -15,6 +15,7 @@ import type { IngestInput } from '../../agent/sensors/ingest-sensor.ts';
 import { NomineError } from '../../core/errors.ts';
 import { resolveDataHome } from '../../platform/data-home.ts';
 import { formatEventLine } from '../../report/event-line.ts';
+import { agentEnrolCommand } from './agent-enrol.ts';
 import { agentRunCommand } from './agent-run.ts';
 import { positiveInteger } from '../integer-option.ts';
 
@@ -166,6 +167,10 @@ function statusCommand(): Command {
       ];
       if (status.profiles) lines.push(`profiles ${status.profiles.total}: ${status.profiles.learning} learning, ${status.profiles.enforcing} enforcing`);
       if (status.alerts) lines.push(`alerts ${JSON.stringify(status.alerts)}`);
+      if (status.console) {
+        const link = status.console;
+        lines.push(`console ${link.server}: ${link.batches} batches, ${link.refused} refused, synced to revision ${link.syncedRevision} (${link.profilesApplied} profiles applied)${link.isFailing ? `; failing: ${link.lastError ?? 'unknown'}` : ''}`);
+      }
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }
@@ -176,5 +181,6 @@ export function agentCommand(): Command {
     .addCommand(entitiesCommand())
     .addCommand(watchCommand())
     .addCommand(agentRunCommand())
+    .addCommand(agentEnrolCommand())
     .addCommand(statusCommand());
 }

@@ -26,8 +26,9 @@ import { createDockerClient } from '../../platform/docker-client.ts';
 import { auditReporters, type AuditFormat } from '../../report/audit-reporters.ts';
 import { exitCodes } from '../exit-codes.ts';
 import { toolVersion } from '../tool-version.ts';
+import { addUploadOptions, resolveUploadTarget, uploadAfterRun, type UploadFlags } from '../upload-options.ts';
 
-interface AuditFlags {
+interface AuditFlags extends UploadFlags {
   json?: boolean;
   format?: AuditFormat;
   output?: string;
@@ -54,13 +55,13 @@ interface K8sFlags extends AuditFlags {
 }
 
 function addAuditOptions(command: Command): Command {
-  return command
+  return addUploadOptions(command
     .option('--json', 'print JSON (same as --format json)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(Object.keys(auditReporters)).default('table'))
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a failing check is at or above this severity').choices([...severities]).default('medium'))
     .option('--waivers <file>', 'YAML waivers: check id, entity, reason, optional expiry')
-    .option('--checks <dir...>', 'extra check directories; a check with a built-in id replaces it')
+    .option('--checks <dir...>', 'extra check directories; a check with a built-in id replaces it'))
     .addHelpText('after', '\nExit codes: 0 no unwaived failure at or above --fail-on, 1 failures, 2 a check or collection errored.');
 }
 
@@ -148,12 +149,13 @@ async function runAuditCommand(scope: AuditReport['scope'], flags: AuditFlags, c
   const format: AuditFormat = flags.json ? 'json' : (flags.format ?? 'table');
   const failOn = flags.failOn ?? 'medium';
   if (!isSeverity(failOn)) throw new NomineError('invalid-input', `--fail-on must be one of ${severities.join(', ')}`, 'flags');
-  // Load checks and waivers first: a broken check file should fail before we talk to anything.
+  // Load checks, waivers and the upload settings first: a broken file should fail before we talk to anything.
+  const upload = resolveUploadTarget(flags);
   const waivers = flags.waivers ? await loadWaivers(flags.waivers) : [];
   await loadChecks(flags.checks ?? []);
   const report = await buildAuditReport(scope, await collect(), { ...(flags.checks ? { checks: flags.checks } : {}), waivers });
   const text = auditReporters[format].render(report, { color: format === 'table' && !flags.output && Boolean(process.stdout.isTTY) });
   if (flags.output) writeFileSync(flags.output, text);
   else process.stdout.write(text);
-  return exitCodes[auditOutcome(report, failOn as Severity)];
+  return uploadAfterRun({ target: upload, kind: 'audit', renderJson: () => auditReporters.json.render(report, { color: false }), exitCode: exitCodes[auditOutcome(report, failOn as Severity)] });
 }

@@ -26,8 +26,9 @@ import { listRegistryImages } from '../../scan/sources/registry-catalog.ts';
 import { parseImageReference } from '../../scan/sources/transports.ts';
 import { loadConfig } from '../config.ts';
 import { runScanSession } from '../scan-session.ts';
+import { addUploadOptions, resolveUploadTarget, uploadAfterRun, type UploadFlags } from '../upload-options.ts';
 
-interface ProbeFlags {
+interface ProbeFlags extends UploadFlags {
   targetsFile?: string;
   ports?: number[];
   json?: boolean;
@@ -51,7 +52,7 @@ function portList(value: string): number[] {
 }
 
 export function probeCommand(): Command {
-  return new Command('probe')
+  return addUploadOptions(new Command('probe')
     .description('probe your own endpoints for unauthenticated Docker, registry, Kubernetes, kubelet, etcd and console access')
     .argument('[targets...]', 'HOST, HOST:PORT, http(s)://URL or A.B.C.D/NN[:PORT] (your own addresses only)')
     .option('--targets-file <file>', 'read targets from a file, one a line (# comments)')
@@ -68,7 +69,7 @@ export function probeCommand(): Command {
     .option('--max-cidr <prefix>', 'largest range accepted, as the smallest prefix length (16 = /16)', positiveInteger('--max-cidr', 8, 32), defaultProbeLimits.minCidrPrefix)
     .addOption(new Option('--probes <ids...>', 'run only these probes').choices(Object.keys(probes)))
     .option('--credentials <dir>', 'directory with registry-credentials.yaml and web-console-credentials.yaml (default: the shipped lists)')
-    .option('--scan-registries', 'scan every image of each registry found with an open catalog for miners (as `nomine scan registry`)')
+    .option('--scan-registries', 'scan every image of each registry found with an open catalog for miners (as `nomine scan registry`)'))
     .addHelpText('after', '\nExamples:\n  nomine probe 10.0.0.5 10.0.0.6:2375\n  nomine probe 192.168.10.0/24 --ports 2375,5000,10250 --json\n  nomine probe --targets-file hosts.txt --format sarif -o probe.sarif\n\nExit codes: 0 no failing check at or above --fail-on, 1 failing checks, 2 invalid targets or endpoints that could not be judged.')
     .action(async (targets: string[], flags: ProbeFlags) => {
       process.exitCode = await runProbeCommand(targets, flags);
@@ -87,6 +88,7 @@ async function runProbeCommand(args: string[], flags: ProbeFlags): Promise<numbe
     targets.push(...parseTargetLines(text));
   }
   if (targets.length === 0) throw new NomineError('invalid-input', 'name at least one target (HOST, HOST:PORT, URL or CIDR) or give --targets-file', 'probe');
+  const upload = resolveUploadTarget(flags);
   const limits: ProbeLimits = {
     ...defaultProbeLimits,
     concurrency: flags.concurrency,
@@ -113,7 +115,7 @@ async function runProbeCommand(args: string[], flags: ProbeFlags): Promise<numbe
   if (flags.output) writeFileSync(flags.output, text);
   else process.stdout.write(text);
   for (const invalid of report.invalidTargets) process.stderr.write(`nomine: invalid target ${invalid.target}: ${invalid.message}\n`);
-  return exitCodes[probeOutcome(report, flags.failOn)];
+  return uploadAfterRun({ target: upload, kind: 'probe', renderJson: () => probeReporters.json.render(report, { color: false }), exitCode: exitCodes[probeOutcome(report, flags.failOn)] });
 }
 
 /** `--scan-registries`: the same scan session as `nomine scan registry HOST`, with the user's config and cache. */

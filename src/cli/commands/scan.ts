@@ -16,8 +16,9 @@ import { loadConfig } from '../config.ts';
 import { exitCodes } from '../exit-codes.ts';
 import { terminalScanProgress } from '../scan-progress.ts';
 import { runScanSession } from '../scan-session.ts';
+import { addUploadOptions, resolveUploadTarget, uploadAfterRun, type UploadFlags } from '../upload-options.ts';
 
-interface ScanFlags {
+interface ScanFlags extends UploadFlags {
   json?: boolean;
   format?: ScanFormat;
   output?: string;
@@ -32,7 +33,7 @@ interface ScanFlags {
 }
 
 function addScanOptions(command: Command): Command {
-  return command
+  const withScanOptions = command
     .option('--json', 'print JSON (same as --format json)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(Object.keys(scanReporters)))
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
@@ -44,6 +45,7 @@ function addScanOptions(command: Command): Command {
     .option('--password-stdin', 'read the registry password from standard input (or NOMINE_REGISTRY_PASSWORD)')
     .option('--insecure', 'talk plain HTTP to the registry (127.0.0.1 and localhost always are)')
     .option('--config <file>', 'config file (default: $NOMINE_CONFIG or $NOMINE_HOME/config.yaml)');
+  return addUploadOptions(withScanOptions);
 }
 
 export function scanCommand(): Command {
@@ -80,6 +82,8 @@ async function runScan(flags: ScanFlags, sources: (context: SourceContext) => As
   const format: ScanFormat = flags.json ? 'json' : (flags.format ?? config.scan.format);
   const failOn = flags.failOn ?? config.scan.failOn;
   if (!isSeverity(failOn)) throw new NomineError('invalid-input', `--fail-on must be one of ${severities.join(', ')}`, 'flags');
+  // Before the scan: a missing token file should fail now, not after an hour of scanning.
+  const upload = resolveUploadTarget(flags);
   const username = flags.username ?? config.registry.username;
   const password = flags.passwordStdin ? await readStdin() : config.registry.password;
   const context: SourceContext = {
@@ -101,7 +105,7 @@ async function runScan(flags: ScanFlags, sources: (context: SourceContext) => As
   else process.stdout.write(text);
   // Reports go to stdout or the file; a person reading the CI log still sees, on stderr, why a scan failed.
   for (const image of report.images) if (image.error) process.stderr.write(`nomine: ${image.error.code}: ${image.error.part ?? image.image}: ${image.error.message}\n`);
-  return exitCodes[scanOutcome(report, failOn)];
+  return uploadAfterRun({ target: upload, kind: 'scan', renderJson: () => scanReporters.json.render(report, { color: false }), exitCode: exitCodes[scanOutcome(report, failOn)] });
 }
 
 async function readStdin(): Promise<string> {

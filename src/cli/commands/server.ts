@@ -1,6 +1,7 @@
 /**
- * `nomine server`: the console's HTTP API on the store in $NOMINE_HOME. No default credentials: the first start
- * prints a one-time setup link, or creates `admin` from NOMINE_ADMIN_PASSWORD without ever printing it.
+ * `nomine server`: the console's HTTP API on the store in $NOMINE_HOME, or on PostgreSQL with `--db URL`. No default
+ * credentials: the first start prints a one-time setup link, or creates `admin` from NOMINE_ADMIN_PASSWORD without
+ * ever printing it.
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option, InvalidArgumentError } from 'commander';
@@ -8,8 +9,10 @@ import { NomineError } from '../../core/errors.ts';
 import { resolveDataHome } from '../../platform/data-home.ts';
 import { bootstrap } from '../../server/auth/setup-link.ts';
 import { buildServer } from '../../server/build-server.ts';
+import { defaultWebRoot, hasWebBuild } from '../../server/web-ui.ts';
 import { defaultServerLimits } from '../../server/server-limits.ts';
 import { openServerStore } from '../../server/server-store.ts';
+import { isPostgresUrl, redactUrl, withPassword } from '../../store/store-location.ts';
 import { toolVersion } from '../tool-version.ts';
 
 interface ServerFlags {
@@ -18,6 +21,8 @@ interface ServerFlags {
   tlsKey?: string;
   publicUrl?: string;
   logLevel: string;
+  db?: string;
+  dbPasswordFile?: string;
 }
 
 export interface ListenAddress {
@@ -43,12 +48,14 @@ function readPem(file: string, what: string): Buffer {
 
 export function serverCommand(): Command {
   return new Command('server')
-    .description('run the console API: users and roles, API tokens, scan/audit/probe report ingestion, metrics')
+    .description('run the console: the web UI and its API (users and roles, API tokens, agents, scan/audit/probe reports, metrics)')
     .addOption(new Option('--listen <host:port>', 'address to listen on').argParser(parseListenAddress).default(parseListenAddress('127.0.0.1:7480'), '127.0.0.1:7480'))
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (with --tls-key); session cookies are then Secure')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--public-url <url>', 'the URL people reach the server at, for the setup link (default: the listen address)')
     .option('--log-level <level>', 'request log level (fatal, error, warn, info, debug)', 'warn')
+    .option('--db <url>', 'store on PostgreSQL: postgres://USER@HOST:PORT/DATABASE (default: SQLite in $NOMINE_HOME; env NOMINE_DB_URL)')
+    .option('--db-password-file <file>', "read the PostgreSQL password from this file, so it is not in the URL (nor in `ps`)")
     .addHelpText(
       'after',
       '\nFirst start: prints a one-time setup link to create the first admin, unless NOMINE_ADMIN_PASSWORD is set\n(then the user `admin` gets that password). Listen on loopback or give --tls-cert/--tls-key.',
@@ -64,10 +71,14 @@ async function runServer(flags: ServerFlags): Promise<void> {
   const adminPassword = process.env.NOMINE_ADMIN_PASSWORD;
   // Children of this process (none today) must not inherit the secret.
   delete process.env.NOMINE_ADMIN_PASSWORD;
-  const db = await openServerStore(resolveDataHome());
+  const dbUrl = flags.db ?? process.env.NOMINE_DB_URL;
+  delete process.env.NOMINE_DB_URL;
+  if (flags.dbPasswordFile !== undefined && dbUrl === undefined) throw new NomineError('invalid-input', '--db-password-file goes with --db (or NOMINE_DB_URL)', 'server');
+  const db = await openServerStore(dbUrl !== undefined ? postgresTarget(dbUrl, flags.dbPasswordFile) : resolveDataHome());
   try {
     const boot = await bootstrap(db, { ...(adminPassword !== undefined ? { adminPassword } : {}), now: Date.now(), setupLinkTtlMs: defaultServerLimits.setupLinkTtlMs });
-    const app = await buildServer({ db, ...(tls ? { tls } : {}), logger: { level: flags.logLevel }, version: toolVersion() });
+    const webRoot = hasWebBuild(defaultWebRoot) ? defaultWebRoot : undefined;
+    const app = await buildServer({ db, ...(tls ? { tls } : {}), ...(webRoot ? { webRoot } : {}), logger: { level: flags.logLevel }, version: toolVersion() });
     const address = await app.listen({ host: flags.listen.host, port: flags.listen.port });
     const base = (flags.publicUrl ?? address).replace(/\/+$/, '');
     // One write: whoever reads the output (a person, a test, `make demo`) gets the URL and the link together.
@@ -76,6 +87,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
     // The token travels in the fragment, which browsers never send to servers or in Referer headers.
     if (boot.state === 'setup-link') lines.push(`one-time setup link (single use, valid until ${new Date(boot.expiresAt).toISOString()}): ${base}/setup#token=${boot.token}`);
     process.stdout.write(`${lines.join('\n')}\n`);
+    if (!webRoot) process.stderr.write(`nomine: warning: the web UI is not built (no ${defaultWebRoot}index.html): run \`npm run build\`; serving the API only\n`);
     if (!tls && !isLoopback(flags.listen.host)) process.stderr.write('nomine: warning: serving plain HTTP on a non-loopback address; give --tls-cert and --tls-key\n');
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
@@ -86,6 +98,20 @@ async function runServer(flags: ServerFlags): Promise<void> {
   } finally {
     await db.destroy();
   }
+}
+
+/** The URL to connect with: checked, with the password from the file (its trailing newline dropped) put in. */
+export function postgresTarget(url: string, passwordFile: string | undefined): string {
+  if (!isPostgresUrl(url)) throw new NomineError('invalid-input', 'expected a postgres:// or postgresql:// URL', `--db ${redactUrl(url)}`);
+  if (passwordFile === undefined) return url;
+  let password: string;
+  try {
+    password = readFileSync(passwordFile, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new NomineError('not-found', `cannot read the database password: ${(error as Error).message}`, `file ${passwordFile}`, { cause: error });
+  }
+  if (password === '') throw new NomineError('invalid-input', 'the database password file is empty', `file ${passwordFile}`);
+  return withPassword(url, password);
 }
 
 function isLoopback(host: string): boolean {

@@ -5,9 +5,10 @@
  */
 import { NomineError } from '../../core/errors.ts';
 import type { ServerContext } from '../server-context.ts';
+import { authenticateAgent } from './agent-credentials.ts';
 import { authenticateApiToken } from './api-tokens.ts';
-import { isGranted, type Access, type Principal } from './principal.ts';
-import { isSameSecret } from './secret-token.ts';
+import { describePrincipal, isGranted, type Access, type Principal } from './principal.ts';
+import { agentCredentialPrefix, isSameSecret } from './secret-token.ts';
 import { resumeSession } from './sessions.ts';
 
 export const csrfHeader = 'x-csrf-token';
@@ -25,6 +26,8 @@ export async function identify(credentials: IncomingCredentials, context: Server
   if (credentials.authorization !== undefined) {
     const match = /^Bearer +(\S+)$/i.exec(credentials.authorization.trim());
     if (!match?.[1]) throw new NomineError('unauthorized', 'use the header `Authorization: Bearer nmn_…`', 'authorization');
+    // Agents' credentials have their own prefix and table: an API token can never pass as an agent, nor the reverse.
+    if (match[1].startsWith(agentCredentialPrefix)) return authenticateAgent(context.db, match[1], context.now());
     return authenticateApiToken(context.db, match[1], context.now());
   }
   if (credentials.sessionCookie === undefined) return undefined;
@@ -40,6 +43,8 @@ export function authorize(access: Access, principal: Principal | undefined): voi
   if (access === 'public') return;
   if (!principal) throw new NomineError('unauthorized', 'authentication required: log in, or send `Authorization: Bearer nmn_…`', 'authorization');
   if (!isGranted(access, principal)) {
-    throw new NomineError('forbidden', `this needs the ${access} access level; ${principal.kind === 'user' ? `user ${principal.username}` : `token "${principal.name}"`} has the role ${principal.role}`, 'authorization');
+    if (access === 'agent') throw new NomineError('forbidden', `only an enrolled agent's own credential (nmna_…) may do this; ${describePrincipal(principal)} is not an agent`, 'authorization');
+    if (principal.kind === 'agent') throw new NomineError('forbidden', `this needs the ${access} access level; an agent's credential only delivers batches and syncs profiles`, 'authorization');
+    throw new NomineError('forbidden', `this needs the ${access} access level; ${describePrincipal(principal)} has the role ${principal.role}`, 'authorization');
   }
 }

@@ -5,6 +5,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const apiTokenPrefix = 'nmn_';
+/** An enrolled agent's own credential: recognisable in a log or a leaked file, and never confused with an API token. */
+export const agentCredentialPrefix = 'nmna_';
+/** A join token an admin hands to nodes so they can enrol. */
+export const joinTokenPrefix = 'nmnj_';
 
 export function newSecret(prefix = ''): string {
   return `${prefix}${randomBytes(32).toString('base64url')}`;

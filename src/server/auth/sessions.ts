@@ -35,15 +35,25 @@ export async function resumeSession(db: ServerStore, token: string, now: number,
   const row = await db
     .selectFrom('server_sessions')
     .innerJoin('server_users', 'server_users.id', 'server_sessions.user_id')
-    .select(['server_sessions.csrf_token', 'server_sessions.last_seen_at', 'server_sessions.expires_at', 'server_users.id', 'server_users.username', 'server_users.role'])
+    .select(['server_sessions.csrf_token', 'server_sessions.last_seen_at', 'server_sessions.expires_at', 'server_users.id', 'server_users.username', 'server_users.role', 'server_users.disabled_at'])
     .where('server_sessions.token_hash', '=', tokenHash)
     .executeTakeFirst();
   if (!row) throw new NomineError('unauthorized', 'the session is unknown or has ended: log in again', 'session');
+  // Disabling ends the user's sessions; this holds even for a session created in the same instant.
+  if (row.disabled_at !== null) {
+    await db.deleteFrom('server_sessions').where('token_hash', '=', tokenHash).execute();
+    throw new NomineError('unauthorized', 'this account is disabled: ask an admin to enable it', 'session');
+  }
   if (Number(row.expires_at) <= now || Number(row.last_seen_at) + limits.sessionIdleMs <= now) {
     await db.deleteFrom('server_sessions').where('token_hash', '=', tokenHash).execute();
     throw new NomineError('unauthorized', 'the session has expired: log in again', 'session');
   }
-  await db.updateTable('server_sessions').set({ last_seen_at: now }).where('token_hash', '=', tokenHash).execute();
+  // A write per request would be a committed transaction (an fsync on SQLite) behind every page a person loads, so
+  // the last use is moved only when it is older than a hundredth of the idle period (at most 15 s): the idle end
+  // comes at most that much early.
+  if (now - Number(row.last_seen_at) >= Math.min(15_000, limits.sessionIdleMs / 100)) {
+    await db.updateTable('server_sessions').set({ last_seen_at: now }).where('token_hash', '=', tokenHash).execute();
+  }
   return { kind: 'user', userId: row.id, username: row.username, role: row.role as UserRole, csrfToken: row.csrf_token, sessionHash: tokenHash };
 }
 

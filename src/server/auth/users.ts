@@ -1,4 +1,4 @@
-/** Console users: a unique username, an argon2id password hash and a role. */
+/** Console users: a unique username, an argon2id password hash, a role, and whether an admin disabled them. */
 import { randomUUID } from 'node:crypto';
 import { NomineError } from '../../core/errors.ts';
 import type { ServerStore } from '../server-store.ts';
@@ -10,6 +10,8 @@ export interface UserView {
   username: string;
   role: UserRole;
   createdAt: string;
+  /** When an admin disabled the user; null while they may log in. */
+  disabledAt: string | null;
 }
 
 export interface NewUser {
@@ -47,8 +49,9 @@ export async function listUsers(db: ServerStore): Promise<UserView[]> {
   return rows.map(toUserView);
 }
 
-export function toUserView(row: { id: string; username: string; role: string; created_at: number }): UserView {
-  return { id: row.id, username: row.username, role: row.role as UserRole, createdAt: new Date(Number(row.created_at)).toISOString() };
+export function toUserView(row: { id: string; username: string; role: string; created_at: number; disabled_at?: number | null }): UserView {
+  const disabledAt = row.disabled_at === undefined || row.disabled_at === null ? null : new Date(Number(row.disabled_at)).toISOString();
+  return { id: row.id, username: row.username, role: row.role as UserRole, createdAt: new Date(Number(row.created_at)).toISOString(), disabledAt };
 }
 
 export function isUniqueViolation(error: unknown): boolean {

@@ -4,6 +4,8 @@ import { principalKey } from '../auth/principal.ts';
 import { idParams } from '../schemas/common-schemas.ts';
 import { idempotencyHeaders, reportDetail, reportEnvelope, reportKindParams, reportListQuery, reportListResponse, reportSummary } from '../schemas/report-schemas.ts';
 import { getReport, ingestReport, listReports } from '../report-archive.ts';
+import { toReportView } from '../console/report-view.ts';
+import { reportView } from '../schemas/console-schemas.ts';
 import { defineRoute, principalOf } from '../server-route.ts';
 
 export const replayHeader = 'idempotent-replayed';
@@ -48,5 +50,17 @@ export const reportRoutes = {
     tags: ['reports'],
     schema: { params: idParams, response: { 200: reportDetail } },
     handler: async (request, _reply, context) => getReport(context.db, request.params.id),
+  }),
+  getReportView: defineRoute({
+    method: 'GET',
+    url: '/api/reports/:id/view',
+    access: 'viewer',
+    summary: 'One report as the console shows it: a scan as flagged files with their evidence, an audit or probe as checks with their results',
+    tags: ['reports'],
+    schema: { params: idParams, response: { 200: reportView } },
+    handler: async (request, _reply, context) => {
+      const { report, ...summary } = await getReport(context.db, request.params.id);
+      return toReportView(summary, report);
+    },
   }),
 };

@@ -43,17 +43,20 @@ export const sessionRoutes = {
       const now = context.now();
       const { perIp, perUser } = context.loginThrottle;
       const userKey = request.body.username.toLowerCase();
-      const wait = Math.max(perIp.retryAfterSeconds(request.ip, now), perUser.retryAfterSeconds(userKey, now));
+      // The address's attempt is counted and checked in one step (the store's upsert), so replicas cannot race past it.
+      const userWait = await perUser.retryAfterSeconds(userKey, now);
+      const wait = userWait > 0 ? userWait : await perIp.record(request.ip, now);
       if (wait > 0) throw new RateLimitedError(`too many login attempts: try again in ${wait} s`, wait, 'login');
-      perIp.record(request.ip, now);
       if (!(await hasUsers(context.db))) throw new NomineError('conflict', 'setup is not complete: open the one-time setup link the server printed at its first start', 'login');
       const user = await context.db.selectFrom('server_users').selectAll().where('username', '=', request.body.username).executeTakeFirst();
       if (!(await verifyPassword(user?.password_hash, request.body.password)) || !user) {
-        perUser.record(userKey, now);
+        await perUser.record(userKey, now);
         context.metrics.loginFailures.inc();
         throw new NomineError('unauthorized', 'wrong username or password', 'login');
       }
-      perUser.forget(userKey);
+      // Only after the right password: a disabled account is not revealed to someone guessing.
+      if (user.disabled_at !== null) throw new NomineError('forbidden', 'this account is disabled: ask an admin to enable it', 'login');
+      await perUser.forget(userKey);
       const session = await createSession(context.db, user.id, now, context.limits);
       reply.setCookie(context.sessionCookie, session.token, {
         path: '/',
@@ -94,6 +97,8 @@ export const sessionRoutes = {
     schema: { response: { 200: meResponse } },
     handler: async (request) => {
       const principal = principalOf(request);
+      // The `authenticated` level refuses agents' credentials before this runs.
+      if (principal.kind === 'agent') throw new NomineError('forbidden', 'an agent credential has no console identity', 'me');
       return principal.kind === 'user'
         ? { kind: 'user' as const, id: principal.userId, name: principal.username, role: principal.role, csrfToken: principal.csrfToken }
         : { kind: 'token' as const, id: principal.tokenId, name: principal.name, role: principal.role };

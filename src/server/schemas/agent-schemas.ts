@@ -9,6 +9,12 @@ import { severities } from '../../core/severity.ts';
 import { enforcementModes } from '../../profile/profile.ts';
 
 export const maxBatchItems = 5_000;
+/** Event types one summary may count (the agent has a dozen). */
+export const maxSummaryCountKeys = 64;
+/** Profiles one sync answer carries at most; `hasMore` asks the agent to come back for the rest at once. */
+export const maxSyncProfiles = 200;
+/** A join token lasts at least a minute and at most a year. */
+export const maxJoinTokenTtlSeconds = 366 * 86_400;
 const shortText = z.string().max(512);
 const id = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'use printable ASCII without spaces');
 const millis = z.number().int().nonnegative().max(8.64e15);
@@ -20,6 +26,41 @@ export const enrolRequest = z.strictObject({
   nodeName: z.string().min(1).max(253).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use a host name: letters, digits, dot, dash, underscore'),
   version: z.string().min(1).max(64),
 });
+export const joinTokenView = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** `user:<id>` or `token:<id>`. */
+  createdBy: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  /** null: any number of nodes until it expires. */
+  maxUses: z.number().nullable(),
+  uses: z.number(),
+  revokedAt: z.string().nullable(),
+});
+export const createJoinTokenRequest = z.strictObject({
+  name: z.string().min(1).max(100),
+  ttlSeconds: z.number().int().min(60).max(maxJoinTokenTtlSeconds),
+  maxUses: z.number().int().min(1).max(1_000_000).optional(),
+});
+export const createJoinTokenResponse = z.object({
+  /** The join token, shown this once: the server keeps only its SHA-256. */
+  token: z.string(),
+  details: joinTokenView,
+});
+export const joinTokenListResponse = z.object({ joinTokens: z.array(joinTokenView) });
+
+export const agentView = z.object({
+  id: z.string(),
+  nodeName: z.string(),
+  version: z.string(),
+  joinTokenId: z.string(),
+  enrolledAt: z.string(),
+  lastSeenAt: z.string(),
+  revokedAt: z.string().nullable(),
+});
+export const agentListResponse = z.object({ agents: z.array(agentView) });
+
 export const enrolResponse = z.object({
   agentId: z.string(),
   /** The agent's own credential, shown once; only its digest is stored. */
@@ -39,13 +80,18 @@ export const batchEntity = z.strictObject({
   document,
 });
 
-export const batchEventSummary = z.strictObject({
-  entityId: id,
-  windowStart: millis,
-  windowEnd: millis,
-  /** Events by type in the window: `{ exec: 12, connect: 40 }`. */
-  counts: z.record(z.string().max(32), z.number().int().nonnegative()),
-});
+export const batchEventSummary = z
+  .strictObject({
+    entityId: id,
+    windowStart: millis,
+    /** The last event counted so far; a later snapshot of the same window replaces an earlier one. */
+    windowEnd: millis,
+    /** Events by type in the window so far: `{ exec: 12, connect: 40 }`. */
+    counts: z
+      .record(z.string().min(1).max(32), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER))
+      .refine((counts) => Object.keys(counts).length <= maxSummaryCountKeys, `at most ${maxSummaryCountKeys} event types`),
+  })
+  .refine((summary) => summary.windowEnd >= summary.windowStart, { message: 'windowEnd is before windowStart', path: ['windowEnd'] });
 
 export const batchProfile = z.strictObject({
   id,
@@ -53,6 +99,11 @@ export const batchProfile = z.strictObject({
   revision: z.number().int().nonnegative(),
   /** The Profile document (src/profile/profile.ts). */
   document,
+  /**
+   * The console's relearn request (its `relearnRequestedAt`) this node has already carried out, if any. A
+   * contribution that has not caught up with the latest request was learned before it and is not merged.
+   */
+  relearnRequestedAt: millis.optional(),
 });
 
 export const batchAlert = z.strictObject({
@@ -110,5 +161,18 @@ export const syncedProfile = z.object({
   relearnRequestedAt: z.number().nullable(),
   /** The merged Profile of every node's contribution. */
   document,
+  /**
+   * The CPU histogram of every node but the asking one. Sets merge by union, but histograms add up: a node keeps
+   * its own samples apart from these, so what it sends back is never counted twice.
+   */
+  othersCpu: z.object({ histogram: z.array(z.number()), bucketCores: z.number(), samples: z.number() }),
 });
-export const syncResponse = z.object({ revision: z.number(), profiles: z.array(syncedProfile) });
+export const syncResponse = z.object({
+  /** Pass as `since` next time. */
+  revision: z.number(),
+  profiles: z.array(syncedProfile),
+  /** More changed profiles wait: ask again at once with the new `since`. */
+  hasMore: z.boolean(),
+});
+export type SyncResponse = z.infer<typeof syncResponse>;
+export type SyncedProfile = z.infer<typeof syncedProfile>;

@@ -1,11 +1,10 @@
 /**
- * For tests: a server on a fresh store in a temporary directory, a fake clock, and helpers to run setup,
- * log in and create tokens through the API itself (never by writing rows behind its back).
+ * For tests: a server on a fresh store, a fake clock, and helpers to run setup, log in and create tokens through
+ * the API itself (never by writing rows behind its back). The store is SQLite in a temporary directory, or, with
+ * NOMINE_TEST_STORE=postgres, a new PostgreSQL database dropped on close: the same tests run against both.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { createTestStore, type TestStoreKind } from '../../store/testing/test-store.ts';
 import { bootstrap } from '../auth/setup-link.ts';
 import { buildServer } from '../build-server.ts';
 import { defaultServerLimits, type ServerLimits } from '../server-limits.ts';
@@ -16,15 +15,24 @@ export const adminPassword = 'correct horse battery staple';
 export interface TestServer {
   app: FastifyInstance;
   db: ServerStore;
+  /** A temporary directory for the test's files (the SQLite store lives here). */
   home: string;
+  /** Which backend, and what `openServerStore` takes to open the same store again (a second replica). */
+  store: { kind: TestStoreKind; target: string };
   clock: { now: number };
   setupToken: string;
   close(): Promise<void>;
 }
 
 export async function startTestServer(limits: Partial<ServerLimits> = {}): Promise<TestServer> {
-  const home = await mkdtemp(join(tmpdir(), 'nomine-server-'));
-  const db = await openServerStore(home);
+  const store = await createTestStore('nomine-server-');
+  let db: ServerStore;
+  try {
+    db = await openServerStore(store.target);
+  } catch (error) {
+    await store.drop();
+    throw error;
+  }
   const clock = { now: Date.parse('2026-01-01T00:00:00Z') };
   const boot = await bootstrap(db, { now: clock.now, setupLinkTtlMs: limits.setupLinkTtlMs ?? defaultServerLimits.setupLinkTtlMs });
   if (boot.state !== 'setup-link') throw new Error('a fresh store must need setup');
@@ -33,13 +41,14 @@ export async function startTestServer(limits: Partial<ServerLimits> = {}): Promi
   return {
     app,
     db,
-    home,
+    home: store.home,
+    store: { kind: store.kind, target: store.target },
     clock,
     setupToken: boot.token,
     async close() {
       await app.close();
       await db.destroy();
-      await rm(home, { recursive: true, force: true });
+      await store.drop();
     },
   };
 }

@@ -1,0 +1,219 @@
+/**
+ * Every alert, newest first, filtered by rule, severity, workload, node, time and text (kept in the URL, so a
+ * filtered view can be shared). The first page refreshes every few seconds; new alerts appear at the top
+ * without a reload. Older pages load on demand.
+ */
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { useSearchParams } from 'react-router';
+import { api } from '../api/client.ts';
+import type { AlertList, AlertView, NodeList } from '../api/types.ts';
+import { AlertTable } from '../components/alert-table.tsx';
+import { EmptyState } from '../components/empty-state.tsx';
+import { ErrorBanner, Loading, PageHeader, Panel } from '../components/page.tsx';
+import { ruleLabels } from '../format.ts';
+import { useResource } from '../hooks/use-resource.ts';
+
+export const alertPollMs = 3_000;
+const severities = ['critical', 'high', 'medium', 'low', 'info'] as const;
+const periods: Record<string, number | undefined> = { '15m': 15 * 60_000, '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, all: undefined };
+
+export default function AlertsPage() {
+  const [params, setParams] = useSearchParams();
+  const filter = {
+    rule: params.get('rule') ?? '',
+    minSeverity: params.get('severity') ?? '',
+    workload: params.get('workload') ?? '',
+    node: params.get('node') ?? '',
+    period: params.get('period') ?? 'all',
+    text: params.get('q') ?? '',
+  };
+  const [text, setText] = useState(filter.text);
+  const nodes = useResource<NodeList>('/api/nodes');
+  // `since` moves with time, so it is worked out per request rather than kept in the query key.
+  const sinceMs = periods[filter.period];
+  const query = { rule: filter.rule, minSeverity: filter.minSeverity, workload: filter.workload, node: filter.node, text: filter.text, limit: 50, period: filter.period };
+  const [tick, setTick] = useState(0);
+  const [first, setFirst] = useState<AlertList>();
+  const [older, setOlder] = useState<AlertView[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [error, setError] = useState<Error>();
+  const [fresh, setFresh] = useState<Set<string>>(new Set());
+  const known = useRef<Set<string> | undefined>(undefined);
+  const key = JSON.stringify(query);
+
+  useEffect(() => {
+    // New filters: start over.
+    setFirst(undefined);
+    setOlder([]);
+    setCursor(null);
+    known.current = undefined;
+  }, [key]);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    const { period: _period, ...apiQuery } = query;
+    api
+      .get<AlertList>('/api/alerts', { ...apiQuery, since: sinceMs === undefined ? undefined : new Date(Date.now() - sinceMs).toISOString() }, controller.signal)
+      .then((answer) => {
+        const ids = answer.alerts.map((alert) => alert.id);
+        if (known.current) {
+          const added = ids.filter((id) => !known.current!.has(id));
+          if (added.length > 0) {
+            setFresh(new Set(added));
+            setTimeout(() => setFresh(new Set()), 4_000);
+          }
+        }
+        known.current = new Set([...(known.current ?? []), ...ids]);
+        setFirst(answer);
+        setCursor((current) => (older.length === 0 ? answer.nextCursor : current));
+        setError(undefined);
+      })
+      .catch((failure: Error) => {
+        if (failure.name !== 'AbortError') setError(failure);
+      });
+    return () => controller.abort();
+    // `key` stands for the query.
+  }, [key, tick]);
+
+  useEffect(() => {
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'visible') setTick((value) => value + 1);
+    }, alertPollMs);
+    return () => clearInterval(timer);
+  }, []);
+
+  const alerts = useMemo(() => {
+    const firstIds = new Set(first?.alerts.map((alert) => alert.id));
+    return [...(first?.alerts ?? []), ...older.filter((alert) => !firstIds.has(alert.id))];
+  }, [first, older]);
+
+  async function loadMore() {
+    if (!cursor) return;
+    const { period: _period, ...apiQuery } = query;
+    const answer = await api.get<AlertList>('/api/alerts', { ...apiQuery, cursor, since: sinceMs === undefined ? undefined : new Date(Date.now() - sinceMs).toISOString() });
+    setOlder((current) => [...current, ...answer.alerts]);
+    setCursor(answer.nextCursor);
+  }
+
+  const set = (name: string, value: string) => {
+    const next = new URLSearchParams(params);
+    if (value) next.set(name, value);
+    else next.delete(name);
+    setParams(next, { replace: true });
+  };
+  const filtered = Object.entries(filter).some(([name, value]) => value !== '' && !(name === 'period' && value === 'all'));
+
+  return (
+    <>
+      <PageHeader
+        title="Alerts"
+        subtitle={
+          <span className="live">
+            <span className="live-dot" aria-hidden="true" /> Live: refreshes every {alertPollMs / 1000} s
+          </span>
+        }
+      />
+      <Panel>
+        <form
+          className="filters"
+          onSubmit={(event) => {
+            event.preventDefault();
+            set('q', text.trim());
+          }}
+        >
+          <label>
+            Rule
+            <select name="rule" value={filter.rule} onChange={(event) => set('rule', event.target.value)}>
+              <option value="">Any rule</option>
+              {Object.entries(ruleLabels).map(([rule, label]) => (
+                <option key={rule} value={rule}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Severity
+            <select name="severity" value={filter.minSeverity} onChange={(event) => set('severity', event.target.value)}>
+              <option value="">Any severity</option>
+              {severities.map((severity) => (
+                <option key={severity} value={severity}>
+                  {severity === 'info' ? 'info and above' : severity === 'critical' ? 'critical' : `${severity} and above`}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Node
+            <select name="node" value={filter.node} onChange={(event) => set('node', event.target.value)}>
+              <option value="">Any node</option>
+              {nodes.data?.nodes.map((node) => (
+                <option key={node.id} value={node.id}>
+                  {node.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Time
+            <select name="period" value={filter.period} onChange={(event) => set('period', event.target.value === 'all' ? '' : event.target.value)}>
+              <option value="15m">Last 15 minutes</option>
+              <option value="1h">Last hour</option>
+              <option value="24h">Last 24 hours</option>
+              <option value="7d">Last 7 days</option>
+              <option value="all">Any time</option>
+            </select>
+          </label>
+          <label>
+            Workload
+            <input key={filter.workload} name="workload" placeholder="exact workload" defaultValue={filter.workload} onBlur={(event) => set('workload', event.target.value.trim())} />
+          </label>
+          <label className="grow">
+            Search
+            <input name="q" type="search" placeholder="message, entity, workload…" value={text} onChange={(event) => setText(event.target.value)} onBlur={() => set('q', text.trim())} />
+          </label>
+          {filtered && (
+            <button
+              type="button"
+              className="button button-ghost"
+              onClick={() => {
+                setText('');
+                setParams(new URLSearchParams(), { replace: true });
+              }}
+            >
+              Clear
+            </button>
+          )}
+        </form>
+      </Panel>
+      <ErrorBanner error={error} />
+      <Panel>
+        {!first ? (
+          <Loading />
+        ) : alerts.length === 0 ? (
+          filtered ? (
+            <EmptyState title="No alerts match these filters" icon="⌕">
+              Widen the time range or clear the filters.
+            </EmptyState>
+          ) : (
+            <EmptyState title="No alerts yet" icon="✓">
+              Alerts appear here, live, when a workload does something its profile does not allow, or something that is malicious on its face
+              (a miner, a mining pool connection). Profiles in <strong>learn</strong> mode do not alert.
+            </EmptyState>
+          )
+        ) : (
+          <>
+            <AlertTable alerts={alerts} fresh={fresh} />
+            {cursor && (
+              <div className="more">
+                <button type="button" className="button" onClick={() => void loadMore().catch(setError)}>
+                  Load older alerts
+                </button>
+              </div>
+            )}
+          </>
+        )}
+      </Panel>
+    </>
+  );
+}

@@ -2,7 +2,7 @@
 # Installs what nomine's build, demo and tests need on Debian 12, only when something is missing.
 set -euo pipefail
 packages=(docker.io busybox-static gcc libc6-dev libssl-dev librandomx-dev docker-registry skopeo apache2-utils openssl
-  yara clamav tlsh-tools ssdeep zstd time etcd-server bpftrace apparmor postgresql)
+  yara clamav tlsh-tools ssdeep zstd time etcd-server bpftrace apparmor postgresql chromium)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

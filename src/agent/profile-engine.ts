@@ -129,7 +129,10 @@ export function createProfileEngine(options: ProfileEngineOptions): ProfileEngin
         tracked.stored = fresh;
         tracked.profile = { ...tracked.profile, mode: fresh.mode, phase: fresh.phase, revision: fresh.revision, ...(fresh.enforcingSince !== undefined ? { enforcingSince: fresh.enforcingSince } : {}) };
         tracked.dirty = change;
-        if (modeChanged) syncKernel(tracked.profile);
+        if (modeChanged) {
+          syncKernel(tracked.profile);
+          options.log(`profile ${fresh.id} changed in the store: mode ${fresh.mode}, ${fresh.phase}`);
+        }
       } else {
         options.log(`could not save profile ${tracked.profile.id}: ${(error as Error).message}`);
       }

@@ -7,9 +7,11 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { access, rm } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
 import { dockerUnavailable } from '../helpers/image-builder.ts';
 import { describeRun, runNode, tempHome } from '../helpers/run-cli.ts';
 
@@ -25,6 +27,7 @@ async function dockerNamesLeft(pattern: RegExp): Promise<string[]> {
   return [...containers, ...images].filter((name) => pattern.test(name));
 }
 
+const chromiumPath = '/usr/bin/chromium';
 const exists = (path: string) => access(path).then(() => true, () => false);
 
 /** Logs in to the demo's console as a person would and reads what it holds. */
@@ -39,8 +42,23 @@ async function readConsole(url: string, password: string) {
   };
   const { alerts } = (await get('/api/alerts?limit=200')) as { alerts: { rule: string; action: { taken: string } }[] };
   const { reports } = (await get('/api/reports')) as { reports: { kind: string }[] };
-  const page = await fetch(`${url}/`);
-  assert.match(await page.text(), /<div id="root">|<html/i, 'the web UI is served');
+  // And as a person sees it: the blocked miner's alert in the console's alert list, in a real browser.
+  if (existsSync(chromiumPath)) {
+    const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${url}/login`);
+      await page.getByLabel('Username').fill('admin');
+      await page.getByLabel('Password').fill(password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Alerts', exact: true }).click();
+      const row = page.getByTestId('alert-table').locator('tr', { hasText: containerStoryPossible ? 'ran /tmp/kworker' : ':3333/tcp' });
+      await row.first().waitFor({ timeout: 20_000 });
+      if (containerStoryPossible) assert.match((await row.first().textContent()) ?? '', /killed/);
+    } finally {
+      await browser.close();
+    }
+  }
   return { alerts, reports };
 }
 

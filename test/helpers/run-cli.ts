@@ -100,5 +100,7 @@ export function parseStdout<T = any>(result: CliResult): T {
 
 /** One line for assertion messages. */
 export function describeRun(result: CliResult): string {
-  return `exit ${result.code}${result.signal ? ` (signal ${result.signal})` : ''}${result.timedOut ? ' (timed out)' : ''} after ${result.durationMs} ms\nstderr: ${result.stderr.slice(0, 1500)}\nstdout: ${result.stdout.slice(0, 1500)}`;
+  // The ends say what went wrong: a long run's start is seldom where it failed.
+  const ends = (text: string) => (text.length <= 3000 ? text : `${text.slice(0, 1000)}\n[…]\n${text.slice(-2000)}`);
+  return `exit ${result.code}${result.signal ? ` (signal ${result.signal})` : ''}${result.timedOut ? ' (timed out)' : ''} after ${result.durationMs} ms\nstderr: ${ends(result.stderr)}\nstdout: ${ends(result.stdout)}`;
 }

@@ -5,63 +5,17 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { makeDaemonCertificates } from '../helpers/probe-certificates.ts';
+import { startConsoleServer as startServer } from '../helpers/console-server.ts';
 import { cliEntry, repositoryRoot, runCli } from '../helpers/run-cli.ts';
 import { createTestStore, type TestStore } from '../../src/store/testing/test-store.ts';
 
 const password = 'correct horse battery staple';
-
-interface RunningServer {
-  child: ChildProcess;
-  url: string;
-  output: { stdout: string; stderr: string };
-  stop(): Promise<number | null>;
-}
-
-function startServer(home: string, args: string[] = [], env: Record<string, string> = {}): Promise<RunningServer> {
-  const childEnv: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('NOMINE_')) childEnv[key] = value;
-  const child = spawn(process.execPath, [cliEntry, 'server', '--listen', '127.0.0.1:0', ...args], {
-    cwd: repositoryRoot,
-    env: { ...childEnv, NOMINE_HOME: home, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output = { stdout: '', stderr: '' };
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the server printed no URL in time:\n${output.stdout}\n${output.stderr}`));
-    }, 20_000);
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      output.stdout += chunk;
-      const url = /listening on (https?:\/\/\S+)/.exec(output.stdout)?.[1];
-      // The server prints its URL and any setup link in one write.
-      if (url) {
-        clearTimeout(timer);
-        resolve({
-          child,
-          url,
-          output,
-          stop: async () => {
-            child.kill('SIGTERM');
-            return exited;
-          },
-        });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited with ${code}:\n${output.stdout}\n${output.stderr}`));
-    });
-  });
-}
 
 async function call(url: string, options: { method?: string; body?: unknown; headers?: Record<string, string>; dispatcher?: Agent } = {}) {
   const response = await request(url, {

@@ -17,12 +17,13 @@ export interface ConsoleServer {
   stop(): Promise<number | null>;
 }
 
-export function startConsoleServer(home: string, args: string[] = []): Promise<ConsoleServer> {
+/** `extraEnv` is added to the server's environment (after any NOMINE_* of the test run is dropped). */
+export function startConsoleServer(home: string, args: string[] = [], extraEnv: Record<string, string> = {}): Promise<ConsoleServer> {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('NOMINE_')) env[key] = value;
   const child = spawn(process.execPath, [cliEntry, 'server', '--listen', '127.0.0.1:0', ...args], {
     cwd: repositoryRoot,
-    env: { ...env, NOMINE_HOME: home },
+    env: { ...env, NOMINE_HOME: home, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = { stdout: '', stderr: '' };

@@ -27,7 +27,9 @@ function Source({ source }: { source: string }) {
   return <span className={`source source-${source}`}>{source}</span>;
 }
 
-function Learned({ firstSeen, source, nodes }: { firstSeen: string | null; source: string; nodes: { nodeName: string }[] }) {
+type Learnable = { firstSeen: string | null; source: string; nodes: { nodeName: string }[] };
+
+function Learned({ firstSeen, source, nodes }: Learnable) {
   return (
     <>
       <td className="nowrap">
@@ -42,6 +44,46 @@ function Learned({ firstSeen, source, nodes }: { firstSeen: string | null; sourc
 
 function Empty({ children }: { children: ReactNode }) {
   return <p className="muted tab-empty">{children}</p>;
+}
+
+/** One kind of allowance as a table: the kind's own columns, then when and on which nodes each entry was learned. */
+function AllowanceTable<T extends Learnable>({
+  testId,
+  columns,
+  entries,
+  empty,
+  rowKey,
+  children,
+}: {
+  testId: string;
+  columns: string[];
+  entries: T[];
+  empty: ReactNode;
+  rowKey(entry: T): string;
+  children(entry: T): ReactNode;
+}) {
+  if (entries.length === 0) return <Empty>{empty}</Empty>;
+  return (
+    <table className="table" data-testid={testId}>
+      <thead>
+        <tr>
+          {columns.map((column) => (
+            <th key={column}>{column}</th>
+          ))}
+          <th>Learned</th>
+          <th>Nodes</th>
+        </tr>
+      </thead>
+      <tbody>
+        {entries.map((entry) => (
+          <tr key={rowKey(entry)}>
+            {children(entry)}
+            <Learned {...entry} />
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
 }
 
 export function AllowanceTabs({ allow, learning }: { allow: AllowanceView; learning: boolean }) {
@@ -65,110 +107,59 @@ export function AllowanceTabs({ allow, learning }: { allow: AllowanceView; learn
         ))}
       </div>
       <div role="tabpanel">
-        {tab === 'processes' &&
-          (allow.processes.length === 0 ? (
-            <Empty>{nothingYet}</Empty>
-          ) : (
-            <table className="table" data-testid="allow-processes">
-              <thead>
-                <tr>
-                  <th>Executable</th>
-                  <th>Started by</th>
-                  <th>SHA-256</th>
-                  <th>Learned</th>
-                  <th>Nodes</th>
-                </tr>
-              </thead>
-              <tbody>
-                {allow.processes.map((entry) => (
-                  <tr key={entry.exe}>
-                    <td className="code">{entry.exe}</td>
-                    <td className="small code">{entry.parents.join(', ') || '—'}</td>
-                    <td className="small code" title={entry.sha256.join('\n')}>
-                      {entry.sha256.map(shortDigest).join(', ') || '—'}
-                    </td>
-                    <Learned {...entry} />
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          ))}
+        {tab === 'processes' && (
+          <AllowanceTable testId="allow-processes" columns={['Executable', 'Started by', 'SHA-256']} entries={allow.processes} empty={nothingYet} rowKey={(entry) => entry.exe}>
+            {(entry) => (
+              <>
+                <td className="code">{entry.exe}</td>
+                <td className="small code">{entry.parents.join(', ') || '—'}</td>
+                <td className="small code" title={entry.sha256.join('\n')}>
+                  {entry.sha256.map(shortDigest).join(', ') || '—'}
+                </td>
+              </>
+            )}
+          </AllowanceTable>
+        )}
         {tab === 'network' && (
           <div className="stack">
             <h3 className="table-title">Outgoing connections</h3>
-            {allow.egress.length === 0 ? (
-              <Empty>{learning ? 'No outgoing connections learned yet.' : 'No outgoing connection is allowed.'}</Empty>
-            ) : (
-              <table className="table" data-testid="allow-egress">
-                <thead>
-                  <tr>
-                    <th>Address</th>
-                    <th>Port</th>
-                    <th>Protocol</th>
-                    <th>Learned</th>
-                    <th>Nodes</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {allow.egress.map((entry) => (
-                    <tr key={`${entry.address}:${entry.port}/${entry.protocol}`}>
-                      <td className="code">{entry.address}</td>
-                      <td>{entry.port}</td>
-                      <td>{entry.protocol}</td>
-                      <Learned {...entry} />
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )}
+            <AllowanceTable
+              testId="allow-egress"
+              columns={['Address', 'Port', 'Protocol']}
+              entries={allow.egress}
+              empty={learning ? 'No outgoing connections learned yet.' : 'No outgoing connection is allowed.'}
+              rowKey={(entry) => `${entry.address}:${entry.port}/${entry.protocol}`}
+            >
+              {(entry) => (
+                <>
+                  <td className="code">{entry.address}</td>
+                  <td>{entry.port}</td>
+                  <td>{entry.protocol}</td>
+                </>
+              )}
+            </AllowanceTable>
             <h3 className="table-title">Listening ports</h3>
-            {allow.listen.length === 0 ? (
-              <Empty>{learning ? 'No listening ports learned yet.' : 'No listening port is allowed.'}</Empty>
-            ) : (
-              <table className="table" data-testid="allow-listen">
-                <thead>
-                  <tr>
-                    <th>Port</th>
-                    <th>Protocol</th>
-                    <th>Learned</th>
-                    <th>Nodes</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {allow.listen.map((entry) => (
-                    <tr key={`${entry.port}/${entry.protocol}`}>
-                      <td>{entry.port}</td>
-                      <td>{entry.protocol}</td>
-                      <Learned {...entry} />
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )}
+            <AllowanceTable
+              testId="allow-listen"
+              columns={['Port', 'Protocol']}
+              entries={allow.listen}
+              empty={learning ? 'No listening ports learned yet.' : 'No listening port is allowed.'}
+              rowKey={(entry) => `${entry.port}/${entry.protocol}`}
+            >
+              {(entry) => (
+                <>
+                  <td>{entry.port}</td>
+                  <td>{entry.protocol}</td>
+                </>
+              )}
+            </AllowanceTable>
           </div>
         )}
-        {tab === 'files' &&
-          (allow.fileWrites.length === 0 ? (
-            <Empty>{nothingYet}</Empty>
-          ) : (
-            <table className="table" data-testid="allow-files">
-              <thead>
-                <tr>
-                  <th>Path</th>
-                  <th>Learned</th>
-                  <th>Nodes</th>
-                </tr>
-              </thead>
-              <tbody>
-                {allow.fileWrites.map((entry) => (
-                  <tr key={entry.pattern}>
-                    <td className="code">{entry.pattern}</td>
-                    <Learned {...entry} />
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          ))}
+        {tab === 'files' && (
+          <AllowanceTable testId="allow-files" columns={['Path']} entries={allow.fileWrites} empty={nothingYet} rowKey={(entry) => entry.pattern}>
+            {(entry) => <td className="code">{entry.pattern}</td>}
+          </AllowanceTable>
+        )}
         {tab === 'syscalls' &&
           (allow.syscalls === null ? (
             <Empty>The nodes’ sensors report no syscalls (the eBPF sensor does; the /proc sensor cannot).</Empty>

@@ -1,5 +1,6 @@
 /** The console's frame: the sidebar with every section, who is logged in, and the page beside it. */
 import { NavLink, Outlet, useNavigate } from 'react-router';
+import { Brand } from '../components/brand.tsx';
 import { useSession } from '../session/session.tsx';
 
 const sections: { title?: string; links: { to: string; label: string; icon: string; end?: boolean }[] }[] = [
@@ -29,12 +30,7 @@ export function AppShell() {
   return (
     <div className="shell">
       <aside className="sidebar">
-        <div className="brand">
-          <span className="brand-mark" aria-hidden="true">
-            n
-          </span>
-          <span className="brand-name">nomine</span>
-        </div>
+        <Brand />
         <nav aria-label="Main">
           {sections.map((section, index) => (
             <div className="nav-section" key={section.title ?? index}>

@@ -4,21 +4,22 @@
  * without a reload. Older pages load on demand.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { useSearchParams } from 'react-router';
 import { api } from '../api/client.ts';
-import type { AlertList, AlertView, NodeList } from '../api/types.ts';
+import type { AlertList, AlertView } from '../api/types.ts';
 import { AlertTable } from '../components/alert-table.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
+import { FilterBar } from '../components/filter-bar.tsx';
+import { NodeSelect } from '../components/node-select.tsx';
 import { ErrorBanner, Loading, PageHeader, Panel } from '../components/page.tsx';
 import { ruleLabels } from '../format.ts';
-import { useResource } from '../hooks/use-resource.ts';
+import { useUrlFilters } from '../hooks/use-url-filters.ts';
 
 export const alertPollMs = 3_000;
 const severities = ['critical', 'high', 'medium', 'low', 'info'] as const;
 const periods: Record<string, number | undefined> = { '15m': 15 * 60_000, '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, all: undefined };
 
 export default function AlertsPage() {
-  const [params, setParams] = useSearchParams();
+  const { params, set, clear } = useUrlFilters();
   const filter = {
     rule: params.get('rule') ?? '',
     minSeverity: params.get('severity') ?? '',
@@ -27,8 +28,6 @@ export default function AlertsPage() {
     period: params.get('period') ?? 'all',
     text: params.get('q') ?? '',
   };
-  const [text, setText] = useState(filter.text);
-  const nodes = useResource<NodeList>('/api/nodes');
   // `since` moves with time, so it is worked out per request rather than kept in the query key.
   const sinceMs = periods[filter.period];
   const query = { rule: filter.rule, minSeverity: filter.minSeverity, workload: filter.workload, node: filter.node, text: filter.text, limit: 50, period: filter.period };
@@ -95,12 +94,6 @@ export default function AlertsPage() {
     setCursor(answer.nextCursor);
   }
 
-  const set = (name: string, value: string) => {
-    const next = new URLSearchParams(params);
-    if (value) next.set(name, value);
-    else next.delete(name);
-    setParams(next, { replace: true });
-  };
   const filtered = Object.entries(filter).some(([name, value]) => value !== '' && !(name === 'period' && value === 'all'));
 
   return (
@@ -113,14 +106,7 @@ export default function AlertsPage() {
           </span>
         }
       />
-      <Panel>
-        <form
-          className="filters"
-          onSubmit={(event) => {
-            event.preventDefault();
-            set('q', text.trim());
-          }}
-        >
+      <FilterBar query={filter.text} onSearch={(text) => set('q', text)} placeholder="message, entity, workload…" searchName="q" onClear={filtered ? clear : undefined}>
           <label>
             Rule
             <select name="rule" value={filter.rule} onChange={(event) => set('rule', event.target.value)}>
@@ -145,14 +131,7 @@ export default function AlertsPage() {
           </label>
           <label>
             Node
-            <select name="node" value={filter.node} onChange={(event) => set('node', event.target.value)}>
-              <option value="">Any node</option>
-              {nodes.data?.nodes.map((node) => (
-                <option key={node.id} value={node.id}>
-                  {node.name}
-                </option>
-              ))}
-            </select>
+            <NodeSelect name="node" value={filter.node} onChange={(node) => set('node', node)} />
           </label>
           <label>
             Time
@@ -168,24 +147,7 @@ export default function AlertsPage() {
             Workload
             <input key={filter.workload} name="workload" placeholder="exact workload" defaultValue={filter.workload} onBlur={(event) => set('workload', event.target.value.trim())} />
           </label>
-          <label className="grow">
-            Search
-            <input name="q" type="search" placeholder="message, entity, workload…" value={text} onChange={(event) => setText(event.target.value)} onBlur={() => set('q', text.trim())} />
-          </label>
-          {filtered && (
-            <button
-              type="button"
-              className="button button-ghost"
-              onClick={() => {
-                setText('');
-                setParams(new URLSearchParams(), { replace: true });
-              }}
-            >
-              Clear
-            </button>
-          )}
-        </form>
-      </Panel>
+      </FilterBar>
       <ErrorBanner error={error} />
       <Panel>
         {!first ? (

@@ -1,48 +1,28 @@
 /** Every container and host the nodes report, with its profile's mode; filters kept in the URL. */
-import { useState } from 'react';
-import { Link, useSearchParams } from 'react-router';
-import type { EntityList, NodeList } from '../api/types.ts';
+import { Link } from 'react-router';
+import type { EntityList } from '../api/types.ts';
 import { ModeBadge, PhaseBadge } from '../components/badges.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { EnrolAgentGuide } from '../components/enrol-agent.tsx';
+import { FilterBar } from '../components/filter-bar.tsx';
+import { NodeSelect } from '../components/node-select.tsx';
 import { ErrorBanner, Loading, PageHeader, Panel } from '../components/page.tsx';
 import { TimeAgo } from '../components/time-ago.tsx';
 import { useResource } from '../hooks/use-resource.ts';
+import { useUrlFilters } from '../hooks/use-url-filters.ts';
 
 export default function EntitiesPage() {
-  const [params, setParams] = useSearchParams();
+  const { params, set } = useUrlFilters();
   const filter = { node: params.get('node') ?? '', mode: params.get('mode') ?? '', kind: params.get('kind') ?? '', state: params.get('state') ?? 'running', text: params.get('q') ?? '', profile: params.get('profile') ?? '' };
-  const [text, setText] = useState(filter.text);
-  const nodes = useResource<NodeList>('/api/nodes');
   const { data, error } = useResource<EntityList>('/api/entities', { ...filter, limit: 500 }, { pollMs: 15_000 });
-  const set = (name: string, value: string) => {
-    const next = new URLSearchParams(params);
-    if (value) next.set(name, value);
-    else next.delete(name);
-    setParams(next, { replace: true });
-  };
   const filtered = filter.node || filter.mode || filter.kind || filter.text || filter.profile || filter.state !== 'running';
   return (
     <>
       <PageHeader title="Entities" subtitle="Containers and hosts, each with the profile its workload learned." />
-      <Panel>
-        <form
-          className="filters"
-          onSubmit={(event) => {
-            event.preventDefault();
-            set('q', text.trim());
-          }}
-        >
+      <FilterBar query={filter.text} onSearch={(text) => set('q', text)} placeholder="name, image, workload…">
           <label>
             Node
-            <select value={filter.node} onChange={(event) => set('node', event.target.value)}>
-              <option value="">Any node</option>
-              {nodes.data?.nodes.map((node) => (
-                <option key={node.id} value={node.id}>
-                  {node.name}
-                </option>
-              ))}
-            </select>
+            <NodeSelect value={filter.node} onChange={(node) => set('node', node)} />
           </label>
           <label>
             Mode
@@ -72,12 +52,7 @@ export default function EntitiesPage() {
               <option value="all">All</option>
             </select>
           </label>
-          <label className="grow">
-            Search
-            <input type="search" placeholder="name, image, workload…" value={text} onChange={(event) => setText(event.target.value)} onBlur={() => set('q', text.trim())} />
-          </label>
-        </form>
-      </Panel>
+      </FilterBar>
       <ErrorBanner error={error} />
       <Panel>
         {!data ? (

@@ -2,12 +2,11 @@
 import { Link, useParams } from 'react-router';
 import type { EntityDetail } from '../api/types.ts';
 import { AlertTable } from '../components/alert-table.tsx';
-import { ModeBadge } from '../components/badges.tsx';
+import { DetailHeader } from '../components/detail-header.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
-import { ErrorBanner, Loading, PageHeader, Panel } from '../components/page.tsx';
-import { ProfileActions } from '../components/profile-actions.tsx';
-import { ProfileFacts } from '../components/profile-facts.tsx';
-import { AllowanceTabs, Contributions, History } from '../components/profile-view.tsx';
+import { ErrorBanner, Loading, Panel } from '../components/page.tsx';
+import { ProfileSummary } from '../components/profile-summary.tsx';
+import { Contributions, History } from '../components/profile-view.tsx';
 import { TimeAgo } from '../components/time-ago.tsx';
 import { useResource } from '../hooks/use-resource.ts';
 
@@ -18,15 +17,10 @@ export default function EntityPage() {
   const { entity, profile } = data;
   return (
     <>
-      <div className="breadcrumbs">
-        <Link to="/entities">Entities</Link> / {entity.name}
-      </div>
-      <PageHeader
-        title={
-          <>
-            {entity.name} <ModeBadge mode={entity.mode} />
-          </>
-        }
+      <DetailHeader
+        list={{ to: '/entities', label: 'Entities' }}
+        name={entity.name}
+        mode={entity.mode}
         subtitle={
           <>
             {entity.kind} on <Link to={`/entities?node=${encodeURIComponent(entity.agentId)}`}>{entity.nodeName}</Link>
@@ -48,10 +42,7 @@ export default function EntityPage() {
       <div className="stack">
         {profile ? (
           <Panel title="Profile" actions={<Link to={`/profiles/${encodeURIComponent(profile.id)}`}>Open profile</Link>}>
-            <ProfileFacts profile={profile} link />
-            <ProfileActions profile={profile} onChanged={() => reload()} />
-            {profile.problems.length > 0 && <div className="banner banner-warn">Parts of the stored profile could not be read: {profile.problems.join('; ')}</div>}
-            <AllowanceTabs allow={profile.allow} learning={profile.phase === 'learning'} />
+            <ProfileSummary profile={profile} link onChanged={reload} />
           </Panel>
         ) : (
           <Panel title="Profile">

@@ -2,11 +2,10 @@
 import { Link, useParams } from 'react-router';
 import type { EntityList, ProfileDetail } from '../api/types.ts';
 import { AlertTable } from '../components/alert-table.tsx';
-import { ModeBadge } from '../components/badges.tsx';
-import { ErrorBanner, Loading, PageHeader, Panel } from '../components/page.tsx';
-import { ProfileActions } from '../components/profile-actions.tsx';
-import { ProfileFacts } from '../components/profile-facts.tsx';
-import { AllowanceTabs, Contributions, History } from '../components/profile-view.tsx';
+import { DetailHeader } from '../components/detail-header.tsx';
+import { ErrorBanner, Loading, Panel } from '../components/page.tsx';
+import { ProfileSummary } from '../components/profile-summary.tsx';
+import { Contributions, History } from '../components/profile-view.tsx';
 import { useResource } from '../hooks/use-resource.ts';
 
 export default function ProfilePage() {
@@ -16,24 +15,16 @@ export default function ProfilePage() {
   if (!profile) return error ? <ErrorBanner error={error} /> : <Loading />;
   return (
     <>
-      <div className="breadcrumbs">
-        <Link to="/profiles">Profiles</Link> / {profile.workload}
-      </div>
-      <PageHeader
-        title={
-          <>
-            {profile.workload} <ModeBadge mode={profile.mode} />
-          </>
-        }
+      <DetailHeader
+        list={{ to: '/profiles', label: 'Profiles' }}
+        name={profile.workload}
+        mode={profile.mode}
         subtitle={<span className="code small">{profile.id}</span>}
       />
       <ErrorBanner error={error} />
       <div className="stack">
         <Panel title="Profile">
-          <ProfileFacts profile={profile} />
-          <ProfileActions profile={profile} onChanged={() => reload()} />
-          {profile.problems.length > 0 && <div className="banner banner-warn">Parts of the stored profile could not be read: {profile.problems.join('; ')}</div>}
-          <AllowanceTabs allow={profile.allow} learning={profile.phase === 'learning'} />
+          <ProfileSummary profile={profile} onChanged={reload} />
         </Panel>
         <Panel title="Running as">
           {entities.data?.entities.length ? (

@@ -1,35 +1,22 @@
 /** Every workload's merged profile: mode, phase, how many nodes learned it. */
-import { useState } from 'react';
-import { Link, useSearchParams } from 'react-router';
+import { Link } from 'react-router';
 import type { ProfileList } from '../api/types.ts';
 import { ModeBadge, PhaseBadge } from '../components/badges.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
+import { FilterBar } from '../components/filter-bar.tsx';
 import { ErrorBanner, Loading, PageHeader, Panel } from '../components/page.tsx';
 import { TimeAgo } from '../components/time-ago.tsx';
 import { useResource } from '../hooks/use-resource.ts';
+import { useUrlFilters } from '../hooks/use-url-filters.ts';
 
 export default function ProfilesPage() {
-  const [params, setParams] = useSearchParams();
+  const { params, set } = useUrlFilters();
   const filter = { mode: params.get('mode') ?? '', phase: params.get('phase') ?? '', text: params.get('q') ?? '' };
-  const [text, setText] = useState(filter.text);
   const { data, error } = useResource<ProfileList>('/api/profiles', { ...filter, limit: 500 }, { pollMs: 15_000 });
-  const set = (name: string, value: string) => {
-    const next = new URLSearchParams(params);
-    if (value) next.set(name, value);
-    else next.delete(name);
-    setParams(next, { replace: true });
-  };
   return (
     <>
       <PageHeader title="Profiles" subtitle="What each workload learned to do, merged across every node that runs it." />
-      <Panel>
-        <form
-          className="filters"
-          onSubmit={(event) => {
-            event.preventDefault();
-            set('q', text.trim());
-          }}
-        >
+      <FilterBar query={filter.text} onSearch={(text) => set('q', text)} placeholder="workload, image, id…">
           <label>
             Mode
             <select value={filter.mode} onChange={(event) => set('mode', event.target.value)}>
@@ -47,12 +34,7 @@ export default function ProfilesPage() {
               <option value="enforcing">Enforcing</option>
             </select>
           </label>
-          <label className="grow">
-            Search
-            <input type="search" placeholder="workload, image, id…" value={text} onChange={(event) => setText(event.target.value)} onBlur={() => set('q', text.trim())} />
-          </label>
-        </form>
-      </Panel>
+      </FilterBar>
       <ErrorBanner error={error} />
       <Panel>
         {!data ? (

@@ -19,4 +19,10 @@ describe('parseJsonBody', () => {
     assert.throws(() => parseJsonBody('{"a":{"constructor":{"prototype":{"admin":true}}}}'), /"constructor" is not accepted/);
     assert.deepEqual(parseJsonBody('{"constructor":"fine"}'), { constructor: 'fine' });
   });
+
+  it('refuses poisoning keys spelled with escapes, which the fast path for plain bodies must not miss', () => {
+    assert.throws(() => parseJsonBody('{"\\u005f_proto__":{"admin":true}}'), /"__proto__" is not accepted/);
+    assert.throws(() => parseJsonBody('{"a":{"\\u0063onstructor":{"prototype":{"admin":true}}}}'), /"constructor" is not accepted/);
+    assert.deepEqual(parseJsonBody('{"message":"caf\\u00e9"}'), { message: 'café' });
+  });
 });

@@ -11,7 +11,10 @@ import type { Database } from '../store/schema.ts';
 
 export type ServerStore = Kysely<Database & ServerDatabase>;
 
-/** `target`: a data directory (SQLite) or a `postgres://` / `postgresql://` URL. */
+/**
+ * `target`: a data directory (SQLite) or a `postgres://` / `postgresql://` URL. SQLite runs in a worker thread here
+ * (unless `sqliteWorker: false`), so agents' writes never hold up the event loop that answers people.
+ */
 export async function openServerStore(target: string | StoreLocation, options: StoreOptions = {}): Promise<ServerStore> {
-  return (await openStore(target, options)) as unknown as ServerStore;
+  return (await openStore(target, { sqliteWorker: true, ...options })) as unknown as ServerStore;
 }

@@ -12,6 +12,7 @@ import { migrations } from './migrations.ts';
 import { serverMigrations } from './migrations-server.ts';
 import { PostgresStoreDialect, createPostgresPool, type PostgresStoreOptions } from './postgres-dialect.ts';
 import { postgresFailure } from './postgres-failure.ts';
+import { SqliteWorkerDialect } from './sqlite-worker-dialect.ts';
 import { redactUrl, storeLocationOf, type StoreLocation } from './store-location.ts';
 import type { Database } from './schema.ts';
 
@@ -21,12 +22,31 @@ const migrationAttempts = 5;
 // first is one every other command can open.
 const provider: MigrationProvider = { getMigrations: async () => ({ ...migrations, ...serverMigrations }) };
 
-export type StoreOptions = PostgresStoreOptions;
+export interface StoreOptions extends PostgresStoreOptions {
+  /**
+   * SQLite only: run the statements in a worker thread (sqlite-worker-dialect.ts), so the event loop never waits
+   * for SQLite. For the server, which answers people while agents write; a command has nothing else to do meanwhile.
+   */
+  sqliteWorker?: boolean;
+}
 
 /** `target`: a data directory (SQLite file `nomine.db` in it) or a `postgres://` / `postgresql://` URL. */
 export async function openStore(target: string | StoreLocation, options: StoreOptions = {}): Promise<Kysely<Database>> {
   const location = typeof target === 'string' ? storeLocationOf(target) : target;
-  return location.kind === 'postgres' ? openPostgres(location.url, options) : openSqlite(location.home);
+  if (location.kind === 'postgres') return openPostgres(location.url, options);
+  return options.sqliteWorker ? openSqliteWorker(location.home) : openSqlite(location.home);
+}
+
+async function openSqliteWorker(dataHome: string): Promise<Kysely<Database>> {
+  const file = join(ensureDataHome(dataHome), 'nomine.db');
+  const db = new Kysely<Database>({ dialect: new SqliteWorkerDialect(file) });
+  try {
+    await sql`select 1`.execute(db);
+  } catch (error) {
+    await db.destroy();
+    throw new NomineError('invalid-input', `cannot open the store: ${(error as Error).message}`, file, { cause: error });
+  }
+  return migrated(db, file);
 }
 
 async function openSqlite(dataHome: string): Promise<Kysely<Database>> {

@@ -82,14 +82,27 @@ export async function dropTestDatabase(url: string): Promise<void> {
   const name = new URL(url).pathname.slice(1);
   if (!name.startsWith(databasePrefix)) throw new Error(`refusing to drop ${name}: not a test database`);
   const admin = testPostgresUrl();
-  // WITH (FORCE) ends connections a test left open (PostgreSQL 13 and later).
-  await withClient(admin, (client) => client.query(`drop database if exists ${name} with (force)`));
+  // WITH (FORCE) ends connections a test left open (PostgreSQL 13 and later). It still refuses while a backend it
+  // may not end works in the database (an autovacuum worker just started on it): such a backend ends soon, so try
+  // again for a while.
+  await withClient(admin, async (client) => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await client.query(`drop database if exists ${name} with (force)`);
+        return;
+      } catch (error) {
+        if (attempt >= 20) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  });
 }
 
 async function dropAbandoned(client: pg.Client): Promise<void> {
-  const { rows } = await client.query<{ datname: string }>(`select datname from pg_database where datname like '${databasePrefix}%'`);
+  // Only names the pattern below accepts are dropped (LIKE's `_` matches any character, so it only narrows).
+  const { rows } = await client.query<{ datname: string }>(`select datname from pg_database where datname like 'nomine%'`);
   for (const { datname } of rows) {
-    const pid = Number(/^nomine_t_(\d+)_/.exec(datname)?.[1]);
+    const pid = Number(/^nomine_t_(\d+)_[0-9a-f]+$/.exec(datname)?.[1]);
     if (!Number.isInteger(pid) || isAlive(pid)) continue;
     await client.query(`drop database if exists ${datname} with (force)`).catch(() => {});
   }

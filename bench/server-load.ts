@@ -157,13 +157,25 @@ export interface LoadTotals {
   acknowledged: Map<string, number>;
 }
 
-/** Each agent sends its next batch when the last one was answered, until `deadline` (performance.now()). */
-export async function runAgents(http: Http, agents: readonly SimulatedAgent[], shape: BatchShape, deadline: number): Promise<LoadTotals> {
+/**
+ * Each agent sends its next batch when the last one was answered, until `deadline` (performance.now()); with
+ * `intervalMs`, no sooner than that after its previous one started (agents start spread over one interval), which
+ * paces the whole fleet at a chosen rate as real agents on a timer do.
+ */
+export async function runAgents(http: Http, agents: readonly SimulatedAgent[], shape: BatchShape, deadline: number, intervalMs = 0): Promise<LoadTotals> {
   const totals: LoadTotals = { batches: 0, alerts: 0, summaries: 0, errors: 0, batchLatenciesMs: [], acknowledged: new Map() };
   await Promise.all(
-    agents.map(async (agent) => {
+    agents.map(async (agent, index) => {
       const headers = { authorization: `Bearer ${agent.credential}` };
+      let next = performance.now() + (intervalMs * index) / agents.length;
       while (performance.now() < deadline) {
+        if (intervalMs > 0) {
+          if (next >= deadline) break;
+          const wait = next - performance.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+          if (performance.now() >= deadline) break;
+          next += intervalMs;
+        }
         const body = buildBatch(agent, (agent.sent += 1), shape, Date.now());
         const started = performance.now();
         try {

@@ -8,7 +8,7 @@ import { createAttribution } from './attribution.ts';
 import { BoundedQueue, type QueueStats } from './bounded-queue.ts';
 import type { EntityRegistry } from './entity-registry.ts';
 import type { RawEvent, RuntimeEvent } from './event.ts';
-import { executablePathOf } from './exec-gate.ts';
+import { executablePathOf, readExecutableLink } from './exec-gate.ts';
 import type { ExeHash, ExeHasher } from './exe-hasher.ts';
 import type { Sensor, SensorStatus } from './sensor.ts';
 
@@ -66,7 +66,12 @@ export function createEventPipeline(options: EventPipelineOptions): EventPipelin
     // The agent's own work (reading /proc, writing its store) is not the host's behaviour.
     if (raw.pid === process.pid) return true;
     const item: QueuedEvent = { raw };
-    if (raw.type === 'exec') options.execGate?.(raw);
+    if (raw.type === 'exec') {
+      // A name that only points at the file (an applet run as `wget` or through /proc/self/exe) is resolved now,
+      // while the process most likely still lives: a short-lived one is gone by the time its hash is read.
+      if (raw.pid > 0 && raw.sensor !== 'falco' && raw.sensor !== 'tetragon') raw.exe = executablePathOf(raw.exe, () => readExecutableLink(raw.pid)) ?? raw.exe;
+      options.execGate?.(raw);
+    }
     if (raw.type === 'exec' && raw.pid > 0 && raw.sha256 === undefined) {
       if (queue.length >= queue.capacity) return queue.push(item); // counted as a drop; no hashing for it
       item.hash = options.hasher.hash(raw.pid).catch((error: Error) => ({ hashError: error.message }));

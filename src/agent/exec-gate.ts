@@ -50,7 +50,8 @@ export function executablePathOf(reported: string | undefined, resolved: () => s
   return resolved() ?? reported;
 }
 
-function readExeFromProc(pid: number): string | undefined {
+/** `/proc/PID/exe` as the process sees it, without a ` (deleted)` suffix; undefined once the process is gone. */
+export function readExecutableLink(pid: number): string | undefined {
   try {
     return readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, '');
   } catch {
@@ -68,7 +69,7 @@ function readMntnsFromProc(pid: number): number | undefined {
 }
 
 export function createExecGate(options: ExecGateOptions): ExecGate {
-  const readExe = options.readExe ?? readExeFromProc;
+  const readExe = options.readExe ?? readExecutableLink;
   const readMntns = options.readMntns ?? readMntnsFromProc;
   const kill = options.kill ?? ((pid: number) => process.kill(pid, 'SIGKILL'));
   const now = options.now ?? Date.now;

@@ -2,9 +2,12 @@
  * What the runtime benchmarks measure about processes and containers, read from the kernel rather than asked of
  * the processes: CPU time (utime + stime of /proc/PID/stat), resident memory (VmRSS of /proc/PID/status), a
  * process's children by name (the agent's bpftrace), other tracers running on the node (noise worth reporting), a
- * container's CPU time from its cgroup (v1 cpuacct or v2 cpu.stat), and quantiles of samples.
+ * container's CPU time from its cgroup (v1 cpuacct or v2 cpu.stat), and quantiles of samples. Also what both
+ * runtime benchmarks need of the node before and around a run: root and the tools, and the machine they report.
  */
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 
 /** Kernel clock ticks per second for /proc/PID/stat times (`getconf CLK_TCK`; 100 on every Linux/x86_64 build). */
 const clockTicks = 100;
@@ -187,4 +190,38 @@ export function quantile(values: readonly number[], q: number): number {
 export function round(value: number, digits = 2): number {
   if (!Number.isFinite(value)) return value;
   return Math.round(value * 10 ** digits) / 10 ** digits;
+}
+
+/** Throws unless this runs as root (`whyRoot` says why the bench needs it) with bpftrace, gcc and Docker at hand. */
+export function requireRootAndTools(bench: string, whyRoot: string): void {
+  if (process.getuid?.() !== 0) throw new Error(`${bench} needs root (${whyRoot})`);
+  for (const [command, args] of [['bpftrace', ['--version']], ['gcc', ['--version']], ['docker', ['version', '--format', '{{.Server.Version}}']]] as const) {
+    try {
+      execFileSync(command, [...args], { stdio: 'ignore', timeout: 30_000 });
+    } catch {
+      throw new Error(`${bench} needs ${command}`);
+    }
+  }
+}
+
+function versionOf(command: string, args: string[]): string {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', timeout: 30_000 }).trim().split('\n')[0]!;
+  } catch {
+    return 'unavailable';
+  }
+}
+
+/** The machine a runtime benchmark ran on, as its result file reports it. */
+export function runtimeMachine(): { cpus: number; cpuModel: string; memoryGb: number; node: string; docker: string; bpftrace: string; kernel: string } {
+  const cpuList = cpus();
+  return {
+    cpus: cpuList.length,
+    cpuModel: cpuList[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 1024 ** 3),
+    node: process.version,
+    docker: versionOf('docker', ['version', '--format', '{{.Server.Version}}']),
+    bpftrace: versionOf('bpftrace', ['--version']),
+    kernel: versionOf('uname', ['-r']),
+  };
 }

@@ -34,7 +34,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -44,7 +44,7 @@ import { createAgentCore, type AgentCore } from '../src/agent/agent-core.ts';
 import type { RuntimeEvent } from '../src/agent/event.ts';
 import { countLines, startBareBpftrace, type BareBpftrace } from './agent-bpftrace-baseline.ts';
 import { buildGeneratorImage, docker, execRateFor, GeneratorKilled, removeLabelled, runGenerator, startContainer, type GeneratorReport } from './agent-generator.ts';
-import { childrenNamed, containerCpuSeconds, cpuSecondsOf, foreignTracers, loadAverage, nodeCpuSeconds, quantile, round, rssBytesOf, waitForIdleCpu, waitForQuietNode } from './agent-process-stats.ts';
+import { childrenNamed, containerCpuSeconds, cpuSecondsOf, foreignTracers, loadAverage, nodeCpuSeconds, quantile, round, rssBytesOf, requireRootAndTools, runtimeMachine, waitForIdleCpu, waitForQuietNode } from './agent-process-stats.ts';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const log = (message: string) => process.stderr.write(`[bench:agent] ${message}\n`);
@@ -202,25 +202,6 @@ function attemptSummary(step: AgentStep) {
     otherCores: step.nodeCpu.otherCores,
     latencyMs: { median: step.latencyMs.median, p99: step.latencyMs.p99 },
   };
-}
-
-function prerequisites(): void {
-  if (process.getuid?.() !== 0) throw new Error('bench:agent needs root (bpftrace loads BPF programs)');
-  for (const [command, args] of [['bpftrace', ['--version']], ['gcc', ['--version']], ['docker', ['version', '--format', '{{.Server.Version}}']]] as const) {
-    try {
-      execFileSync(command, [...args], { stdio: 'ignore', timeout: 30_000 });
-    } catch {
-      throw new Error(`bench:agent needs ${command}`);
-    }
-  }
-}
-
-function versionOf(command: string, args: string[]): string {
-  try {
-    return execFileSync(command, args, { encoding: 'utf8', timeout: 30_000 }).trim().split('\n')[0]!;
-  } catch {
-    return 'unavailable';
-  }
 }
 
 async function containerMntns(): Promise<{ pid: number; mntns: number }> {
@@ -517,7 +498,7 @@ function printTable(steps: AgentStep[], bare: BareStep[], untraced: UntracedStep
 }
 
 async function main(): Promise<number> {
-  prerequisites();
+  requireRootAndTools('bench:agent', 'bpftrace loads BPF programs');
   const loadBefore = loadAverage();
   const tracersBefore = foreignTracers([]);
   if (tracersBefore.length) log(`NOTE: ${tracersBefore.length} other bpftrace process(es) run on this node; they add kernel work to every traced syscall: ${tracersBefore.map((t) => t.pid).join(', ')}`);
@@ -601,19 +582,12 @@ async function main(): Promise<number> {
   }
   process.stdout.write(problems.length ? `TARGETS MISSED\n${problems.map((p) => `  - ${p}`).join('\n')}\n` : 'targets: OK\n');
 
-  const cpuList = cpus();
   const result = {
     date: new Date().toISOString(),
     command: 'npm run bench:agent',
     options: { rates, seconds: stepSeconds, queueCapacity, workers, pinned: pinned ? { generatorCpu, agentCpu } : false, skipBaselines: options['skip-baselines'] },
     machine: {
-      cpus: cpuList.length,
-      cpuModel: cpuList[0]?.model ?? 'unknown',
-      memoryGb: Math.round(totalmem() / 1024 ** 3),
-      node: process.version,
-      docker: versionOf('docker', ['version', '--format', '{{.Server.Version}}']),
-      bpftrace: versionOf('bpftrace', ['--version']),
-      kernel: versionOf('uname', ['-r']),
+      ...runtimeMachine(),
       loadAverage: { before: loadBefore, after: loadAfter },
       otherTracers: { before: tracersBefore.length, after: tracersAfter.length },
     },

@@ -34,11 +34,12 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readAgentStatus, type AgentStatus } from '../src/agent/agent-status.ts';
 import type { Alert } from '../src/alerts/alert.ts';
 import { startAgent, type AgentProcess } from '../test/helpers/agent-process.ts';
 import { runCli } from '../test/helpers/run-cli.ts';
@@ -47,7 +48,7 @@ import { startStratumPool, type StratumPool } from '../test/helpers/stratum-pool
 import { docker, generatorBinary, removeLabelled, startContainer } from './agent-generator.ts';
 import { awaitExit, startExecWatch, type ExecLife, type ExecWatch } from './agent-exec-watch.ts';
 import { benchProfileLookups, type LookupResult } from './agent-profile-lookups.ts';
-import { childrenNamed, containerCpuSeconds, cpuSecondsOf, foreignTracers, loadAverage, quantile, round, rssBytesOf, waitForQuietNode } from './agent-process-stats.ts';
+import { childrenNamed, containerCpuSeconds, cpuSecondsOf, foreignTracers, loadAverage, quantile, requireRootAndTools, round, rssBytesOf, runtimeMachine, waitForQuietNode } from './agent-process-stats.ts';
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -101,25 +102,10 @@ interface ProbeTry {
 }
 
 function prerequisites(): void {
-  if (process.getuid?.() !== 0) throw new Error('bench:enforce needs root (the agent runs bpftrace)');
-  for (const [command, args] of [['bpftrace', ['--version']], ['gcc', ['--version']], ['docker', ['version', '--format', '{{.Server.Version}}']]] as const) {
-    try {
-      execFileSync(command, [...args], { stdio: 'ignore', timeout: 30_000 });
-    } catch {
-      throw new Error(`bench:enforce needs ${command}`);
-    }
-  }
+  requireRootAndTools('bench:enforce', 'the agent runs bpftrace');
   if (!existsSync(join(repoRoot, 'dist/cli/run.js'))) {
     log('dist/ missing: npm run build');
     execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
-  }
-}
-
-function versionOf(command: string, args: string[]): string {
-  try {
-    return execFileSync(command, args, { encoding: 'utf8', timeout: 30_000 }).trim().split('\n')[0]!;
-  } catch {
-    return 'unavailable';
   }
 }
 
@@ -200,18 +186,9 @@ function readAlerts(): Alert[] {
   return [...byId.values()];
 }
 
-interface StatusView {
-  alerts?: { actions?: Record<string, number> };
-  events?: { processed: number };
-  queue?: { dropped: number };
-  sensor?: { lostEvents: number };
-  execGate?: { inspected: number; killed: number; vanished: number };
-  eventLoopDelay?: { p50Ms: number; p99Ms: number; maxMs: number };
-}
-
-function readStatus(): StatusView | undefined {
+function readStatus(): AgentStatus | undefined {
   try {
-    return JSON.parse(readFileSync(join(home, 'agent/status.json'), 'utf8'));
+    return readAgentStatus(home);
   } catch {
     return undefined;
   }
@@ -423,19 +400,12 @@ async function main(): Promise<number> {
   ]);
   process.stdout.write(problems.length ? `TARGETS MISSED\n${problems.map((p) => `  - ${p}`).join('\n')}\n` : 'targets: OK\n');
 
-  const cpuList = cpus();
   const result = {
     date: new Date().toISOString(),
     command: 'npm run bench:enforce',
     options: { tries, minerTries, steadySeconds, waitMs, lookupSeconds, nodeMode },
     machine: {
-      cpus: cpuList.length,
-      cpuModel: cpuList[0]?.model ?? 'unknown',
-      memoryGb: Math.round(totalmem() / 1024 ** 3),
-      node: process.version,
-      docker: versionOf('docker', ['version', '--format', '{{.Server.Version}}']),
-      bpftrace: versionOf('bpftrace', ['--version']),
-      kernel: versionOf('uname', ['-r']),
+      ...runtimeMachine(),
       loadAverage: { before: loadBefore, after: loadAfter },
       otherTracers: { before: tracersBefore.length, after: tracersAfter.length },
     },
@@ -455,7 +425,8 @@ async function main(): Promise<number> {
     steady,
     lookups,
     agentStatus: {
-      actions: status?.alerts?.actions ?? {},
+      // The status leaves the alert figures untyped (agent-metrics.ts reads them the same way).
+      actions: (status?.alerts?.actions as Record<string, number> | undefined) ?? {},
       queueDropped: status?.queue?.dropped,
       kernelLost: status?.sensor?.lostEvents,
       eventsProcessed: status?.events?.processed,

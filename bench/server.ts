@@ -36,6 +36,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent } from 'undici';
+import { alertRow, summaryRow } from '../src/server/fleet/ingest-batch.ts';
+import type { AgentBatch } from '../src/server/schemas/agent-schemas.ts';
 import { openServerStore } from '../src/server/server-store.ts';
 import { createTestDatabase, dropTestDatabase, testPostgresUrl } from '../src/store/testing/test-store.ts';
 import { redactUrl } from '../src/store/store-location.ts';
@@ -164,41 +166,11 @@ async function rawInsertRate(target: string, writers: number, durationMs: number
     Array.from({ length: writers }, async () => {
       while (performance.now() < deadline) {
         const now = Date.now();
-        const batch = buildBatch(agent, (sequence += 1), newRows, now) as { alerts: any[]; eventSummaries: any[] };
+        // The simulated agent's batch as the server would have validated it: no validation here, only the INSERTs.
+        const batch = buildBatch(agent, (sequence += 1), newRows, now) as unknown as AgentBatch;
         await db.transaction().execute(async (trx) => {
-          if (batch.alerts.length > 0) {
-            await trx
-              .insertInto('server_alerts')
-              .values(
-                batch.alerts.map((alert) => ({
-                  id: alert.id,
-                  agent_id: 'raw',
-                  dedupe_key: alert.dedupeKey,
-                  rule: alert.rule,
-                  severity: alert.severity,
-                  message: alert.message,
-                  entity_id: alert.entity.id,
-                  entity_name: alert.entity.name,
-                  workload: alert.workload,
-                  profile_id: alert.profileId,
-                  image: alert.image,
-                  mode: alert.mode,
-                  action_taken: alert.action.taken,
-                  first_at: alert.firstAt,
-                  last_at: alert.lastAt,
-                  count: alert.count,
-                  received_at: now,
-                  document: JSON.stringify(alert),
-                })),
-              )
-              .execute();
-          }
-          if (batch.eventSummaries.length > 0) {
-            await trx
-              .insertInto('server_event_summaries')
-              .values(batch.eventSummaries.map((summary) => ({ agent_id: 'raw', entity_id: summary.entityId, window_start: summary.windowStart, window_end: summary.windowEnd, counts: JSON.stringify(summary.counts) })))
-              .execute();
-          }
+          if (batch.alerts.length > 0) await trx.insertInto('server_alerts').values(batch.alerts.map((alert) => alertRow('raw', alert, now))).execute();
+          if (batch.eventSummaries.length > 0) await trx.insertInto('server_event_summaries').values(batch.eventSummaries.map((summary) => summaryRow('raw', summary))).execute();
         });
         alerts += batch.alerts.length;
         summaries += batch.eventSummaries.length;

@@ -67,9 +67,10 @@ export function createEventPipeline(options: EventPipelineOptions): EventPipelin
     if (raw.pid === process.pid) return true;
     const item: QueuedEvent = { raw };
     if (raw.type === 'exec') {
-      // A name that only points at the file (an applet run as `wget` or through /proc/self/exe) is resolved now,
-      // while the process most likely still lives: a short-lived one is gone by the time its hash is read.
-      if (raw.pid > 0 && raw.sensor !== 'falco' && raw.sensor !== 'tetragon') raw.exe = executablePathOf(raw.exe, () => readExecutableLink(raw.pid)) ?? raw.exe;
+      // A relative path, or a re-exec through /proc/self/exe or a descriptor (busybox applets, fexecve), names the
+      // file only indirectly: resolved now, while the process most likely still lives (a short-lived one is gone by
+      // the time its hash is read), so the gate, the judge and the profile all see the executable itself.
+      if (raw.pid > 0) raw.exe = executablePathOf(raw.exe, () => readExecutableLink(raw.pid)) ?? raw.exe;
       options.execGate?.(raw);
     }
     if (raw.type === 'exec' && raw.pid > 0 && raw.sha256 === undefined) {
@@ -88,9 +89,6 @@ export function createEventPipeline(options: EventPipelineOptions): EventPipelin
       if (hash.sha256) raw.sha256 = hash.sha256;
       else if (hash.hashError) raw.hashError = hash.hashError;
       if (hash.exeDeleted) raw.exeDeleted = true;
-      // A relative path, or a re-exec through /proc/self/exe or a descriptor (busybox applets, fexecve), names the
-      // file only indirectly: the resolved executable is what a profile can hold.
-      raw.exe = executablePathOf(raw.exe, () => hash.exe) ?? raw.exe;
     }
     raw.parentExe ??= exeByPid.get(raw.ppid);
     // A re-exec of /proc/self/exe whose process is gone before it could be resolved: it ran what its parent (the

@@ -361,9 +361,9 @@ export function createProfileEngine(options: ProfileEngineOptions): ProfileEngin
           options.log(`profile ${advanced.id} (${advanced.key.workload}) is now ${advanced.phase}, mode ${advanced.mode}`);
           await save(tracked, { kind: 'phase-changed', detail: `${advanced.phase} after ${Math.round((now - advanced.learningStartedAt) / 1000)} s` });
         } else if (tracked.dirty || tracked.quietChange) await save(tracked, tracked.dirty);
-        // Pick up changes the CLI made (approve, relearn, set-mode) while nothing is pending here.
-        const storedRevision = revisions?.get(tracked.profile.id);
-        if (!tracked.dirty && !tracked.quietChange && storedRevision !== undefined && storedRevision !== tracked.profile.revision) {
+        // Pick up changes the CLI made (approve, relearn, set-mode) while nothing is pending here. A save just made
+        // needs no check: its compare-and-swap already met any such change (and took it, see save()).
+        else if ((revisions?.get(tracked.profile.id) ?? tracked.profile.revision) !== tracked.profile.revision) {
           const fresh = await options.store.load(tracked.profile.id).catch(() => undefined);
           if (fresh && fresh.revision !== tracked.profile.revision) {
             const modeChanged = fresh.mode !== tracked.profile.mode;

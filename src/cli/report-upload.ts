@@ -13,6 +13,7 @@ import { Agent, request } from 'undici';
 import { backoffDelayMs, type BackoffPolicy } from '../alerts/backoff.ts';
 import { parseRetryAfter } from '../alerts/outputs/webhook.ts';
 import { NomineError, type ErrorCode } from '../core/errors.ts';
+import { readBounded } from '../platform/read-bounded.ts';
 import type { ReportKind } from '../server/schemas/report-schemas.ts';
 
 /** Where a report goes and with what credential (see upload-options.ts for flags and environment). */
@@ -162,7 +163,7 @@ async function post(agent: Agent, url: string, body: string, token: string, idem
   const status = answer.statusCode;
   let text: string;
   try {
-    text = await readAnswer(answer.body);
+    text = (await readBounded(answer.body, maxUploadAnswerBytes, () => new NomineError('limit-exceeded', `an answer larger than ${maxUploadAnswerBytes} bytes`))).toString('utf8');
   } catch (error) {
     if (error instanceof NomineError) return { kind: 'refused', code: 'invalid-input', reason: `HTTP ${status} with ${error.message}: is --server a nomine console?` };
     return networkFailure(error, timeoutMs);
@@ -190,20 +191,6 @@ function storedReceipt(status: number, text: string, replayedHeader: string | st
     return { kind: 'refused', code: 'invalid-input', reason: `HTTP ${status} without a report summary${describeAnswer(text)}: is --server a nomine console?` };
   }
   return { kind: 'stored', id, replayed: String(replayedHeader) === 'true' };
-}
-
-async function readAnswer(body: AsyncIterable<unknown> & { destroy(): unknown }): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > maxUploadAnswerBytes) {
-      body.destroy();
-      throw new NomineError('limit-exceeded', `an answer larger than ${maxUploadAnswerBytes} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** `: message` from the console's error envelope, else a short quote of whatever came back. */

@@ -3,13 +3,13 @@
  * built-in list (data/runtime/mining-pools.yaml) plus a `mining-pools.yaml` in each user directory, which adds to
  * it. Files are validated with zod; an invalid one aborts the load with a NomineError naming file, line and key.
  */
-import { lineOfPath } from '../signatures/parse-signature-file.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { NomineError, toNomineError } from '../core/errors.ts';
+import { lineOfPath } from '../signatures/parse-signature-file.ts';
 import { formatRange, parseAddress, parseRange, rangeContains, type AddressRange } from './address-range.ts';
 
 export const builtinMiningPoolsFile = fileURLToPath(new URL('../../data/runtime/mining-pools.yaml', import.meta.url));
@@ -58,7 +58,6 @@ export type PoolMatch = { kind: 'address'; pool: MiningPool } | { kind: 'port'; 
 export function emptyMiningPools(): MiningPools {
   return { stratumPorts: new Set(), pools: [], files: [] };
 }
-
 
 /** Parses one mining-pools file (YAML or JSON); errors are `invalid-input` with `part` = `file:line`. */
 export function parseMiningPoolsFile(path: string, content: string): MiningPoolsFile {

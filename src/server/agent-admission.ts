@@ -1,8 +1,8 @@
 /**
  * Agents yield to people. Fifty agents each with a batch in flight would otherwise crowd out a viewer's page. On
- * SQLite every statement runs synchronously on the event loop, so a batch is one long task, and batches that arrive
- * together would run back to back in one turn of the loop while a person's request, already received, waits for
- * the turn to end. On PostgreSQL the pool has a few connections, which agents' transactions would all take. So agent
+ * SQLite one transaction runs at a time (the writer thread, sqlite-worker-dialect.ts), so batches that arrive
+ * together would all queue for it ahead of a person's write. On PostgreSQL the pool has a few connections, which
+ * agents' transactions would all take. So agent
  * requests (batches, sync) run their handler through a few slots, in arrival order, already authenticated and
  * parsed but holding no connection while they wait, and at most one of them starts per turn of the event loop:
  * between two batches the loop reads what else arrived. People's requests never wait for a slot. Throughput does

@@ -61,6 +61,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     loginThrottle: {
       perIp: new AttemptCounter(options.db, 'ip', { limit: limits.loginAttemptsPerIp, windowMs: limits.loginWindowMs }, limits.maxThrottleKeys),
       perUser: new AttemptCounter(options.db, 'user', { limit: limits.loginFailuresPerUser, windowMs: limits.loginWindowMs }, limits.maxThrottleKeys),
+      enrolPerIp: new AttemptCounter(options.db, 'enrol-ip', { limit: limits.loginAttemptsPerIp, windowMs: limits.loginWindowMs }, limits.maxThrottleKeys),
     },
     metrics: createServerMetrics(),
     openapi: () => app.swagger(),

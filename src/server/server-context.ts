@@ -11,7 +11,8 @@ export interface ServerContext {
   /** True when served over TLS: cookies then carry `Secure` and the `__Host-` prefix. */
   secureCookies: boolean;
   sessionCookie: string;
-  loginThrottle: { perIp: AttemptCounter; perUser: AttemptCounter };
+  /** `enrolPerIp` counts failed agent enrolments (a guessed join token), as `perUser` counts failed logins. */
+  loginThrottle: { perIp: AttemptCounter; perUser: AttemptCounter; enrolPerIp: AttemptCounter };
   metrics: ServerMetrics;
   openapi(): unknown;
 }

@@ -5,7 +5,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
-import type { Access, Principal } from './auth/principal.ts';
+import { principalKey, type Access, type Principal } from './auth/principal.ts';
 import type { ServerContext } from './server-context.ts';
 import type { ServerLimits } from './server-limits.ts';
 
@@ -52,4 +52,9 @@ export function defineRoute<S extends RouteSchema>(route: ServerRoute<S>): Serve
 export function principalOf(request: { principal: Principal | undefined }): Principal {
   if (!request.principal) throw new Error('route without a principal: its access level must not be public');
   return request.principal;
+}
+
+/** Who acts and when, as the audited actions (profile and user changes) take them: `user:<id>` or `token:<id>`. */
+export function actingAs(request: { principal: Principal | undefined }, context: ServerContext): { actor: string; now: number } {
+  return { actor: principalKey(principalOf(request)), now: context.now() };
 }

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import SQLite from 'better-sqlite3';
+import type SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql, type MigrationProvider } from 'kysely';
 import { NomineError } from '../core/errors.ts';
 import { ensureDataHome } from '../platform/data-home.ts';
@@ -12,6 +12,7 @@ import { migrations } from './migrations.ts';
 import { serverMigrations } from './migrations-server.ts';
 import { PostgresStoreDialect, createPostgresPool, type PostgresStoreOptions } from './postgres-dialect.ts';
 import { postgresFailure } from './postgres-failure.ts';
+import { openSqliteFile } from './sqlite-file.ts';
 import { SqliteWorkerDialect } from './sqlite-worker-dialect.ts';
 import { redactUrl, storeLocationOf, type StoreLocation } from './store-location.ts';
 import type { Database } from './schema.ts';
@@ -53,9 +54,7 @@ async function openSqlite(dataHome: string): Promise<Kysely<Database>> {
   const file = join(ensureDataHome(dataHome), 'nomine.db');
   let sqlite: SQLite.Database;
   try {
-    sqlite = new SQLite(file);
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('busy_timeout = 5000');
+    sqlite = openSqliteFile(file);
   } catch (error) {
     throw new NomineError('invalid-input', `cannot open the store: ${(error as Error).message}`, file, { cause: error });
   }

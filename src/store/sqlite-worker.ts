@@ -6,7 +6,8 @@
  * event loop; here it stops only this thread, and a read never waits behind a write.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import SQLite from 'better-sqlite3';
+import type SQLite from 'better-sqlite3';
+import { openSqliteFile } from './sqlite-file.ts';
 
 export interface SqliteWorkerData {
   file: string;
@@ -24,13 +25,6 @@ export type SqliteReply =
 
 export type SqliteWorkerMessage = { ready: true } | { ready: false; message: string; code?: string } | SqliteReply;
 
-function open(file: string): SQLite.Database {
-  const db = new SQLite(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
-  return db;
-}
-
 // Structured cloning turns a Buffer into a plain Uint8Array; better-sqlite3 binds blobs from Buffers.
 function bindable(value: unknown): unknown {
   return value instanceof Uint8Array && !Buffer.isBuffer(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : value;
@@ -40,7 +34,7 @@ const port = parentPort!;
 const { file } = workerData as SqliteWorkerData;
 let db: SQLite.Database;
 try {
-  db = open(file);
+  db = openSqliteFile(file);
   port.postMessage({ ready: true } satisfies SqliteWorkerMessage);
 } catch (error) {
   port.postMessage({ ready: false, message: (error as Error).message, code: (error as { code?: string }).code } satisfies SqliteWorkerMessage);

@@ -9,6 +9,7 @@ import { Agent, request } from 'undici';
 import type { z } from 'zod';
 import { NomineError, type ErrorCode } from '../../core/errors.ts';
 import { readBounded } from '../../platform/read-bounded.ts';
+import { parseRetryAfter } from '../../alerts/outputs/webhook.ts';
 import { batchResponse, enrolResponse, syncResponse, type AgentBatch, type SyncResponse } from '../../server/schemas/agent-schemas.ts';
 
 /** Milliseconds one request may take, connect to the end of the answer. */
@@ -71,8 +72,8 @@ function baseUrl(server: string): URL {
 }
 
 function retryAfterOf(value: string | string[] | undefined): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  return text && /^\d{1,6}$/.test(text.trim()) ? Math.min(Number(text) * 1000, maxRetryAfterMs) : undefined;
+  const ms = parseRetryAfter(value, Date.now());
+  return ms === undefined ? undefined : Math.min(ms, maxRetryAfterMs);
 }
 
 export function createConsoleClient(options: ConsoleClientOptions): ConsoleClient {

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { backoffDelayMs } from '../../alerts/backoff.ts';
 import type { Profile } from '../../profile/profile.ts';
 import { profileIdFor, workloadFor, workloadKeyFor } from '../../profile/workload-key.ts';
 import { agentBatch, maxBatchItems, type AgentBatch } from '../../server/schemas/agent-schemas.ts';
@@ -293,7 +294,7 @@ export function createConsoleLink(options: ConsoleLinkOptions): ConsoleLink {
             stats.isFailing = true;
             stats.lastError = message;
             const retryAfter = error instanceof ConsoleRequestError ? error.retryAfterMs : undefined;
-            waitMs = retryAfter ?? Math.min(maxConsoleBackoffMs, intervalMs * 2 ** Math.min(6, failuresInRow - 1));
+            waitMs = retryAfter ?? backoffDelayMs(failuresInRow, { baseMs: intervalMs, maxMs: maxConsoleBackoffMs });
           }
           stats.summariesDropped = options.summaries.dropped;
           await sleep(waitMs, undefined, { signal }).catch(() => undefined);

@@ -31,7 +31,6 @@ export interface SensorFlags {
   dockerSocket?: string;
 }
 
-
 /** The sensor options `watch` and `run` share. */
 export function addSensorOptions(command: Command): Command {
   return command

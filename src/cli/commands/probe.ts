@@ -5,7 +5,7 @@
  * Prints a table, JSON or SARIF; the exit code gates pipelines as `nomine scan` does.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Command, Option, InvalidArgumentError } from 'commander';
+import { Command, Option } from 'commander';
 import { NomineError } from '../../core/errors.ts';
 import { severities, type Severity } from '../../core/severity.ts';
 import { probeOutcome } from '../../probe/probe-outcome.ts';
@@ -45,7 +45,6 @@ interface ProbeFlags extends UploadFlags {
   credentials?: string;
   scanRegistries?: boolean;
 }
-
 
 function portList(value: string): number[] {
   return value.split(',').map((text) => positiveInteger('a port', 1, 65535)(text.trim()));

@@ -19,7 +19,7 @@ const maxLinkHops = 16;
  * Entries one archive may list. Every entry stays in memory while the image is scanned; docker save writes four per
  * layer and an OCI archive one per blob, so even a thousand-layer image stays far below.
  */
-export const maxArchiveEntries = 100_000;
+const maxArchiveEntries = 100_000;
 /**
  * Layers stream through decompression far slower than they are read, so bigger reads only sit in buffers: 4 MiB
  * reads held ~70 MB more resident memory over the benchmark image than 256 KiB ones, for no gain in speed (64 KiB

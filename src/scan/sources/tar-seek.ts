@@ -20,10 +20,10 @@ export const maxExtendedHeadersInRow = 8;
  * Zero bytes tolerated after the end-of-archive marker: tar pads to its record size (10 KiB by default, up to 1 MiB
  * with a large blocking factor); Go's archive/tar, which writes docker save output, pads nothing.
  */
-export const maxTrailingZeroBytes = 1024 * 1024;
+const maxTrailingZeroBytes = 1024 * 1024;
 
 /** Reads up to `length` bytes at `offset`; fewer only at the end of the input. */
-export type ReadAt = (offset: number, length: number) => Promise<Buffer>;
+type ReadAt = (offset: number, length: number) => Promise<Buffer>;
 
 export interface SeekableTar {
   /** Total bytes; the walk never reads past it. */

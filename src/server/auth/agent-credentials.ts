@@ -9,7 +9,7 @@ import type { Principal } from './principal.ts';
 import { agentCredentialPrefix, digestSecret, isSameSecret } from './secret-token.ts';
 
 /** last_seen_at is written at most this often per agent by requests that change nothing else (sync). */
-export const agentLastSeenResolutionMs = 15_000;
+const agentLastSeenResolutionMs = 15_000;
 
 export async function authenticateAgent(db: ServerStore, credential: string, now: number): Promise<Principal & { kind: 'agent' }> {
   if (!credential.startsWith(agentCredentialPrefix)) throw new NomineError('unauthorized', `not a nomine agent credential (they start with ${agentCredentialPrefix})`, 'authorization');

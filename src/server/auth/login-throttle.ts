@@ -6,9 +6,9 @@
  * Keys are kept as SHA-256 digests (people type passwords into username fields). Rows of ended windows are cleared
  * as new attempts come in, and the table never holds more than `maxKeys` keys per throttle: the oldest go first.
  */
-import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { ServerStore } from '../server-store.ts';
+import { digestSecret } from './secret-token.ts';
 
 export interface ThrottleRule {
   limit: number;
@@ -43,7 +43,7 @@ export class AttemptCounter {
       .selectFrom('server_login_attempts')
       .select(['window_start', 'count'])
       .where('scope', '=', this.scope)
-      .where('key_hash', '=', keyHash(key))
+      .where('key_hash', '=', digestSecret(key))
       .executeTakeFirst();
     return this.#wait(window, now, this.rule.limit);
   }
@@ -53,7 +53,7 @@ export class AttemptCounter {
     const ended = sql<boolean>`server_login_attempts.window_start + ${this.rule.windowMs} <= ${now}`;
     const window = await this.#db
       .insertInto('server_login_attempts')
-      .values({ scope: this.scope, key_hash: keyHash(key), window_start: now, count: 1 })
+      .values({ scope: this.scope, key_hash: digestSecret(key), window_start: now, count: 1 })
       .onConflict((conflict) =>
         conflict.columns(['scope', 'key_hash']).doUpdateSet({
           count: sql<number>`case when ${ended} then 1 else server_login_attempts.count + 1 end`,
@@ -67,7 +67,7 @@ export class AttemptCounter {
   }
 
   async forget(key: string): Promise<void> {
-    await this.#db.deleteFrom('server_login_attempts').where('scope', '=', this.scope).where('key_hash', '=', keyHash(key)).execute();
+    await this.#db.deleteFrom('server_login_attempts').where('scope', '=', this.scope).where('key_hash', '=', digestSecret(key)).execute();
   }
 
   /** The wait when the window holds `blockedAt` attempts or more. */
@@ -91,8 +91,4 @@ export class AttemptCounter {
       .executeTakeFirst();
     if (oldestKept) await this.#db.deleteFrom('server_login_attempts').where('scope', '=', this.scope).where('window_start', '<', oldestKept.window_start).execute();
   }
-}
-
-function keyHash(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
 }

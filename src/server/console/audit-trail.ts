@@ -1,30 +1,15 @@
 /**
- * The audit trail: who did what to which target, one row per action in server_audit_log, written in the same
- * transaction as the change it records so neither exists without the other; read back newest first with actors
- * (`user:<id>`, `token:<id>`, `agent:<id>`) shown by name.
+ * The audit trail read back: the actions on a target (rows of server_audit_log, which fleet/audit-log.ts writes in
+ * the same transaction as each change), newest first, with actors (`user:<id>`, `token:<id>`, `agent:<id>`) shown
+ * by name.
  */
 import type { Kysely } from 'kysely';
 import type { ServerDatabase } from '../../store/migrations-server.ts';
-import { recordAudit } from '../fleet/audit-log.ts';
 import type { AuditEntry } from '../schemas/console-schemas.ts';
-import type { ServerStore } from '../server-store.ts';
 import { isoOf } from './instant.ts';
 import { parseJsonObject } from './json-object.ts';
 
 type Db = Kysely<ServerDatabase>;
-
-export interface Action {
-  at: number;
-  actor: string;
-  /** `profile.approve`, `profile.relearn`, `profile.set-mode`, `user.create`, … */
-  action: string;
-  target: string;
-  detail?: Record<string, unknown>;
-}
-
-export async function recordAction(db: Db, action: Action): Promise<void> {
-  await recordAudit(db as unknown as ServerStore, { actor: action.actor, action: action.action, target: action.target, ...(action.detail ? { detail: action.detail } : {}) }, action.at);
-}
 
 /** The newest actions on one target, with actor names resolved. */
 export async function actionsOn(db: Db, target: string, limit: number): Promise<AuditEntry[]> {

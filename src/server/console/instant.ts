@@ -2,10 +2,6 @@
  * Times as the console shows them: stored as epoch milliseconds (a bigint column, which PostgreSQL hands back as a
  * string), answered as ISO 8601.
  */
-export function millisOf(value: number | string | bigint): number {
-  return Number(value);
-}
-
 export function isoOf(value: number | string | bigint): string {
   return new Date(Number(value)).toISOString();
 }

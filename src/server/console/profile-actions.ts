@@ -12,6 +12,7 @@ import type { ServerProfilesTable } from '../../store/migrations-server.ts';
 import { recordAudit } from '../fleet/audit-log.ts';
 import { nextProfileRevision } from '../fleet/profile-revision.ts';
 import type { ServerStore } from '../server-store.ts';
+import { parseJsonObject } from './json-object.ts';
 type Changes = Partial<Omit<ServerProfilesTable, 'id' | 'created_at'>>;
 
 export interface ActionContext {
@@ -93,12 +94,6 @@ async function changeProfile(
 
 /** The merged document with the change applied; a document that is not a JSON object is left as it is. */
 function rewrite(document: string, change: (profile: Record<string, unknown>) => Record<string, unknown>): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(document);
-  } catch {
-    return document;
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return document;
-  return JSON.stringify(change(parsed as Record<string, unknown>));
+  const profile = parseJsonObject(document);
+  return profile ? JSON.stringify(change(profile)) : document;
 }

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { NomineError } from '../../core/errors.ts';
 import type { ServerAgentsTable } from '../../store/migrations-server.ts';
 import { agentCredentialPrefix, digestSecret, newSecret } from '../auth/secret-token.ts';
+import { isoOf, isoOrNull } from '../console/instant.ts';
 import type { ServerStore } from '../server-store.ts';
 import { recordAudit } from './audit-log.ts';
 import { claimJoinToken } from './join-tokens.ts';
@@ -29,19 +30,15 @@ export interface EnrolRequest {
   ip: string;
 }
 
-function iso(ms: number | bigint): string {
-  return new Date(Number(ms)).toISOString();
-}
-
 function toView(row: Pick<ServerAgentsTable, 'id' | 'node_name' | 'version' | 'join_token_id' | 'enrolled_at' | 'last_seen_at' | 'revoked_at'>): AgentView {
   return {
     id: row.id,
     nodeName: row.node_name,
     version: row.version,
     joinTokenId: row.join_token_id,
-    enrolledAt: iso(row.enrolled_at),
-    lastSeenAt: iso(row.last_seen_at),
-    revokedAt: row.revoked_at === null ? null : iso(row.revoked_at),
+    enrolledAt: isoOf(row.enrolled_at),
+    lastSeenAt: isoOf(row.last_seen_at),
+    revokedAt: isoOrNull(row.revoked_at),
   };
 }
 

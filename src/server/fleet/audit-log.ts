@@ -1,6 +1,7 @@
 /**
- * The console's audit log: who enrolled or revoked which agent, who created or revoked a join token. One row per
- * act, written in the same transaction as the act itself, so the log never claims something that did not happen.
+ * The console's audit log, its one writer: who enrolled or revoked which agent, created or revoked a join token,
+ * changed a profile or a user. One row per act, written in the same transaction as the act itself, so the log
+ * never claims something that did not happen (console/audit-trail.ts reads it back).
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerStore } from '../server-store.ts';
@@ -8,9 +9,9 @@ import type { ServerStore } from '../server-store.ts';
 export interface AuditEntry {
   /** `user:<id>`, `token:<id>` or `agent:<id>`. */
   actor: string;
-  /** `agent.enrol`, `agent.revoke`, `join-token.create`, `join-token.revoke`. */
+  /** `agent.enrol`, `agent.revoke`, `join-token.create`, `join-token.revoke`, `profile.approve`, `user.create`, … */
   action: string;
-  /** What was acted on: `agent:<id>`, `join-token:<id>`. */
+  /** What was acted on: `agent:<id>`, `join-token:<id>`, `profile:<id>`, `user:<id>`. */
   target: string;
   detail?: Record<string, unknown>;
 }

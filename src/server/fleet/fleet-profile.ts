@@ -17,6 +17,16 @@ export interface ConsoleDecisions {
   relearnRequestedAt: number | null;
 }
 
+/** The decisions as server_profiles stores them (its bigint columns may come back as strings or bigints). */
+export function decisionsOf(row: { mode: string; mode_set_by: string | null; approved_at: unknown; relearn_requested_at: unknown }): ConsoleDecisions {
+  return {
+    mode: row.mode as EnforcementMode,
+    modeSetBy: row.mode_set_by,
+    approvedAt: row.approved_at === null ? null : Number(row.approved_at),
+    relearnRequestedAt: row.relearn_requested_at === null ? null : Number(row.relearn_requested_at),
+  };
+}
+
 export interface Contribution {
   agentId: string;
   receivedAt: number;

@@ -13,7 +13,7 @@ import { isUniqueViolation } from '../auth/users.ts';
 import type { AgentBatch } from '../schemas/agent-schemas.ts';
 import { parseProfileDocument } from '../schemas/profile-document-schema.ts';
 import type { ServerStore } from '../server-store.ts';
-import { currentContributions, fleetProfile, type ConsoleDecisions, type Contribution } from './fleet-profile.ts';
+import { currentContributions, decisionsOf, fleetProfile, type Contribution } from './fleet-profile.ts';
 import { nextProfileRevision } from './profile-revision.ts';
 
 /** Bytes of one entity's document and of the status document, as JSON. */
@@ -239,11 +239,40 @@ async function upsertEntities(trx: ServerStore, agentId: string, entities: reado
   }
 }
 
+/** The row an event summary is stored as (exported for bench:server's raw-INSERT baseline: the same rows). */
+export function summaryRow(agentId: string, summary: Summary) {
+  return { agent_id: agentId, entity_id: summary.entityId, window_start: summary.windowStart, window_end: summary.windowEnd, counts: JSON.stringify(summary.counts) };
+}
+
+/** The row an alert aggregate is stored as (exported for bench:server's raw-INSERT baseline: the same rows). */
+export function alertRow(agentId: string, alert: BatchAlert, now: number) {
+  return {
+    id: alert.id,
+    agent_id: agentId,
+    dedupe_key: alert.dedupeKey,
+    rule: alert.rule,
+    severity: alert.severity,
+    message: alert.message,
+    entity_id: alert.entity.id,
+    entity_name: alert.entity.name,
+    workload: alert.workload,
+    profile_id: alert.profileId ?? null,
+    image: alert.image ?? null,
+    mode: alert.mode,
+    action_taken: alert.action.taken,
+    first_at: alert.firstAt,
+    last_at: alert.lastAt,
+    count: alert.count,
+    received_at: now,
+    document: JSON.stringify(alert),
+  };
+}
+
 async function upsertSummaries(trx: ServerStore, agentId: string, summaries: readonly Summary[]): Promise<void> {
   for (const group of chunks(summaries)) {
     await trx
       .insertInto('server_event_summaries')
-      .values(group.map((summary) => ({ agent_id: agentId, entity_id: summary.entityId, window_start: summary.windowStart, window_end: summary.windowEnd, counts: JSON.stringify(summary.counts) })))
+      .values(group.map((summary) => summaryRow(agentId, summary)))
       .onConflict((conflict) =>
         conflict
           .columns(['agent_id', 'entity_id', 'window_start'])
@@ -259,28 +288,7 @@ async function upsertAlerts(trx: ServerStore, agentId: string, alerts: readonly 
   for (const group of chunks(alerts)) {
     await trx
       .insertInto('server_alerts')
-      .values(
-        group.map((alert) => ({
-          id: alert.id,
-          agent_id: agentId,
-          dedupe_key: alert.dedupeKey,
-          rule: alert.rule,
-          severity: alert.severity,
-          message: alert.message,
-          entity_id: alert.entity.id,
-          entity_name: alert.entity.name,
-          workload: alert.workload,
-          profile_id: alert.profileId ?? null,
-          image: alert.image ?? null,
-          mode: alert.mode,
-          action_taken: alert.action.taken,
-          first_at: alert.firstAt,
-          last_at: alert.lastAt,
-          count: alert.count,
-          received_at: now,
-          document: JSON.stringify(alert),
-        })),
-      )
+      .values(group.map((alert) => alertRow(agentId, alert, now)))
       .onConflict((conflict) =>
         conflict
           .column('id')
@@ -341,12 +349,7 @@ async function storeContributions(trx: ServerStore, agentId: string, profiles: r
 /** Merges a profile's current contributions into server_profiles; true when that wrote `revision`. */
 async function mergeFleetProfile(trx: ServerStore, id: string, revision: number, now: number): Promise<boolean> {
   const row = await trx.selectFrom('server_profiles').selectAll().where('id', '=', id).executeTakeFirst();
-  const decisions: ConsoleDecisions | undefined = row && {
-    mode: row.mode as ConsoleDecisions['mode'],
-    modeSetBy: row.mode_set_by,
-    approvedAt: row.approved_at === null ? null : Number(row.approved_at),
-    relearnRequestedAt: row.relearn_requested_at === null ? null : Number(row.relearn_requested_at),
-  };
+  const decisions = row && decisionsOf(row);
   const rows = await trx.selectFrom('server_profile_contributions').select(['agent_id', 'received_at', 'document']).where('profile_id', '=', id).execute();
   const contributions: Contribution[] = rows.map((contribution) => ({ agentId: contribution.agent_id, receivedAt: Number(contribution.received_at), document: JSON.parse(contribution.document) as Profile }));
   const current = currentContributions(contributions, decisions?.relearnRequestedAt ?? null);

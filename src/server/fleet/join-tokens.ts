@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { NomineError } from '../../core/errors.ts';
 import { digestSecret, isSameSecret, joinTokenPrefix, newSecret } from '../auth/secret-token.ts';
 import type { ServerJoinTokensTable } from '../../store/migrations-server.ts';
+import { isoOf, isoOrNull } from '../console/instant.ts';
 import type { ServerStore } from '../server-store.ts';
 import { recordAudit } from './audit-log.ts';
 
@@ -29,20 +30,16 @@ export interface NewJoinToken {
   createdBy: string;
 }
 
-function iso(ms: number | bigint): string {
-  return new Date(Number(ms)).toISOString();
-}
-
 function toView(row: ServerJoinTokensTable): JoinTokenView {
   return {
     id: row.id,
     name: row.name,
     createdBy: row.created_by,
-    createdAt: iso(row.created_at),
-    expiresAt: iso(row.expires_at),
+    createdAt: isoOf(row.created_at),
+    expiresAt: isoOf(row.expires_at),
     maxUses: row.max_uses === null ? null : Number(row.max_uses),
     uses: Number(row.uses),
-    revokedAt: row.revoked_at === null ? null : iso(row.revoked_at),
+    revokedAt: isoOrNull(row.revoked_at),
   };
 }
 
@@ -93,8 +90,8 @@ export async function claimJoinToken(trx: ServerStore, token: string, now: numbe
   const row = await trx.selectFrom('server_join_tokens').selectAll().where('token_hash', '=', digest).executeTakeFirst();
   // Looked up by digest, compared in constant time: neither the lookup nor the comparison tells how close a guess was.
   if (!row || !isSameSecret(row.token_hash, digest)) throw new NomineError('unauthorized', 'the join token is unknown: ask an admin for a new one', part);
-  if (row.revoked_at !== null) throw new NomineError('forbidden', `the join token "${row.name}" was revoked at ${iso(row.revoked_at)}`, part);
-  if (Number(row.expires_at) <= now) throw new NomineError('unauthorized', `the join token "${row.name}" expired at ${iso(row.expires_at)}`, part);
+  if (row.revoked_at !== null) throw new NomineError('forbidden', `the join token "${row.name}" was revoked at ${isoOf(row.revoked_at)}`, part);
+  if (Number(row.expires_at) <= now) throw new NomineError('unauthorized', `the join token "${row.name}" expired at ${isoOf(row.expires_at)}`, part);
   const usedUp = () => new NomineError('forbidden', `the join token "${row.name}" has been used for all ${row.max_uses} enrolments it allows`, part);
   if (row.max_uses !== null && Number(row.uses) >= Number(row.max_uses)) throw usedUp();
   let claim = trx.updateTable('server_join_tokens').set((eb) => ({ uses: eb('uses', '+', 1) })).where('id', '=', row.id).where('revoked_at', 'is', null);

@@ -4,11 +4,11 @@
  * histogram of the other nodes, so the agent can keep its own samples apart. A `since` beyond the newest revision
  * means the console's store was replaced: the agent gets everything again.
  */
-import { emptyAllowances, type CpuEnvelope, type EnforcementMode, type Profile } from '../../profile/profile.ts';
+import { emptyAllowances, type CpuEnvelope, type Profile } from '../../profile/profile.ts';
 import { subtractEnvelope } from '../../profile/cpu-envelope.ts';
 import { maxSyncProfiles, type SyncResponse, type SyncedProfile } from '../schemas/agent-schemas.ts';
 import type { ServerStore } from '../server-store.ts';
-import { awaitingRelearn, withConsoleDecisions, type ConsoleDecisions } from './fleet-profile.ts';
+import { awaitingRelearn, decisionsOf, withConsoleDecisions } from './fleet-profile.ts';
 import { latestProfileRevision } from './profile-revision.ts';
 
 function cpuOf(envelope: CpuEnvelope): SyncedProfile['othersCpu'] {
@@ -40,12 +40,7 @@ export async function syncProfiles(db: ServerStore, agentId: string, since: numb
   }
 
   const profiles = page.flatMap((row): SyncedProfile[] => {
-    const decisions: ConsoleDecisions = {
-      mode: row.mode as EnforcementMode,
-      modeSetBy: row.mode_set_by,
-      approvedAt: row.approved_at === null ? null : Number(row.approved_at),
-      relearnRequestedAt: row.relearn_requested_at === null ? null : Number(row.relearn_requested_at),
-    };
+    const decisions = decisionsOf(row);
     let document: Profile;
     try {
       document = withConsoleDecisions(JSON.parse(row.document) as Profile, decisions);

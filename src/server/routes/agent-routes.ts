@@ -4,7 +4,6 @@
  * and revocation of agents (admins).
  */
 import { NomineError } from '../../core/errors.ts';
-import { AttemptCounter } from '../auth/login-throttle.ts';
 import { principalKey } from '../auth/principal.ts';
 import { enrolAgent, listAgents, revokeAgent } from '../fleet/agents.ts';
 import { ingestBatch, prepareBatch } from '../fleet/ingest-batch.ts';
@@ -26,24 +25,8 @@ import {
   syncResponse,
 } from '../schemas/agent-schemas.ts';
 import { idParams } from '../schemas/common-schemas.ts';
-import type { ServerContext } from '../server-context.ts';
 import { defineRoute, principalOf } from '../server-route.ts';
 import { replayHeader } from './report-routes.ts';
-
-/**
- * Failed enrolments per client address, counted in the store like failed logins (so every replica counts them).
- * Only failures count: nodes of a cluster behind one NAT address enrol at once, each with a valid token.
- */
-const enrolFailures = new WeakMap<ServerContext, AttemptCounter>();
-
-function enrolThrottle(context: ServerContext): AttemptCounter {
-  let counter = enrolFailures.get(context);
-  if (!counter) {
-    counter = new AttemptCounter(context.db, 'enrol-ip', { limit: context.limits.loginAttemptsPerIp, windowMs: context.limits.loginWindowMs }, context.limits.maxThrottleKeys);
-    enrolFailures.set(context, counter);
-  }
-  return counter;
-}
 
 function agentIdOf(request: Parameters<typeof principalOf>[0]): string {
   const principal = principalOf(request);
@@ -97,7 +80,9 @@ export const agentRoutes = {
     schema: { body: enrolRequest, response: { 201: enrolResponse } },
     handler: async (request, reply, context) => {
       const now = context.now();
-      const throttle = enrolThrottle(context);
+      // Failed enrolments per address, counted in the store like failed logins (every replica counts them). Only
+      // failures count: nodes of a cluster behind one NAT address enrol at once, each with a valid token.
+      const throttle = context.loginThrottle.enrolPerIp;
       const wait = await throttle.retryAfterSeconds(request.ip, now);
       if (wait > 0) throw new RateLimitedError(`too many failed enrolments from this address: try again in ${wait} s`, wait, 'enrol');
       try {

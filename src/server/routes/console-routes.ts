@@ -2,12 +2,12 @@
  * What the web UI reads and does: overview, nodes, entities, profiles (approve, relearn, mode), alerts. Viewers
  * read; admins act, and every action is audited and takes a new profile revision that agents pick up at sync.
  */
-import { principalKey } from '../auth/principal.ts';
+import type { z } from 'zod';
 import { listAlerts } from '../console/alert-query.ts';
 import { getEntityDetail, listEntities } from '../console/entity-queries.ts';
 import { listNodes } from '../console/node-queries.ts';
 import { buildOverview } from '../console/overview.ts';
-import { approveProfile, relearnProfile, setProfileMode, type ActionOutcome } from '../console/profile-actions.ts';
+import { approveProfile, relearnProfile, setProfileMode, type ActionContext, type ActionOutcome } from '../console/profile-actions.ts';
 import { getProfileDetail, listProfiles } from '../console/profile-queries.ts';
 import {
   alertListResponse,
@@ -27,15 +27,32 @@ import {
   profileQuery,
   setModeRequest,
 } from '../schemas/console-schemas.ts';
-import { defineRoute, principalOf, type RouteRequest } from '../server-route.ts';
+import { actingAs, defineRoute } from '../server-route.ts';
 import type { ServerContext } from '../server-context.ts';
 
-async function answerAction(id: string, outcome: ActionOutcome, context: ServerContext) {
-  return { ...outcome, profile: await getProfileDetail(context.db, id) };
-}
-
-function actionContext(request: RouteRequest<{ params: typeof profileParams }>, context: ServerContext) {
-  return { actor: principalKey(principalOf(request)), now: context.now() };
+/**
+ * Approve, relearn and set-mode share everything but the verb, the body and the action: each is admin-only, acts
+ * as the caller, and answers the outcome with the profile as it now is.
+ */
+function profileActionRoute<B extends z.ZodType>(
+  verb: string,
+  summary: string,
+  body: B,
+  act: (db: ServerContext['db'], id: string, context: ActionContext, body: z.output<B>) => Promise<ActionOutcome>,
+) {
+  return defineRoute({
+    method: 'POST',
+    url: `/api/profiles/:id/${verb}`,
+    access: 'admin',
+    summary,
+    tags: ['console'],
+    schema: { params: profileParams, body, response: { 200: profileActionResponse } },
+    handler: async (request, _reply, context) => {
+      const { id } = request.params;
+      const outcome = await act(context.db, id, actingAs(request, context), request.body as z.output<B>);
+      return { ...outcome, profile: await getProfileDetail(context.db, id) };
+    },
+  });
 }
 
 export const consoleRoutes = {
@@ -93,36 +110,14 @@ export const consoleRoutes = {
     schema: { params: profileParams, response: { 200: profileDetail } },
     handler: async (request, _reply, context) => getProfileDetail(context.db, request.params.id),
   }),
-  approveProfile: defineRoute({
-    method: 'POST',
-    url: '/api/profiles/:id/approve',
-    access: 'admin',
-    summary: 'Enforce what was learned so far, now, on every node',
-    tags: ['console'],
-    schema: { params: profileParams, body: emptyRequest, response: { 200: profileActionResponse } },
-    handler: async (request, _reply, context) =>
-      answerAction(request.params.id, await approveProfile(context.db, request.params.id, actionContext(request, context)), context),
-  }),
-  relearnProfile: defineRoute({
-    method: 'POST',
-    url: '/api/profiles/:id/relearn',
-    access: 'admin',
-    summary: 'Forget what was learned and learn again from now on every node (the mode is kept)',
-    tags: ['console'],
-    schema: { params: profileParams, body: emptyRequest, response: { 200: profileActionResponse } },
-    handler: async (request, _reply, context) =>
-      answerAction(request.params.id, await relearnProfile(context.db, request.params.id, actionContext(request, context)), context),
-  }),
-  setProfileMode: defineRoute({
-    method: 'POST',
-    url: '/api/profiles/:id/mode',
-    access: 'admin',
-    summary: 'Set the mode (learn, alert, prevent, stop) on every node; a mode set here wins over the nodes’ default',
-    tags: ['console'],
-    schema: { params: profileParams, body: setModeRequest, response: { 200: profileActionResponse } },
-    handler: async (request, _reply, context) =>
-      answerAction(request.params.id, await setProfileMode(context.db, request.params.id, request.body.mode, actionContext(request, context)), context),
-  }),
+  approveProfile: profileActionRoute('approve', 'Enforce what was learned so far, now, on every node', emptyRequest, approveProfile),
+  relearnProfile: profileActionRoute('relearn', 'Forget what was learned and learn again from now on every node (the mode is kept)', emptyRequest, relearnProfile),
+  setProfileMode: profileActionRoute(
+    'mode',
+    'Set the mode (learn, alert, prevent, stop) on every node; a mode set here wins over the nodes’ default',
+    setModeRequest,
+    (db, id, context, body) => setProfileMode(db, id, body.mode, context),
+  ),
   listAlerts: defineRoute({
     method: 'GET',
     url: '/api/alerts',

@@ -3,14 +3,13 @@
  * every user changes their own password with the current one. Each change lands in the audit trail.
  */
 import { NomineError } from '../../core/errors.ts';
-import { principalKey } from '../auth/principal.ts';
 import { changeOwnPassword, deleteUser, resetUserPassword, setUserDisabled, setUserRole } from '../auth/user-management.ts';
 import { createUser, listUsers } from '../auth/users.ts';
 import { recordAudit } from '../fleet/audit-log.ts';
 import { RateLimitedError } from '../http-status.ts';
 import { idParams } from '../schemas/common-schemas.ts';
 import { changeOwnPasswordRequest, createUserRequest, resetPasswordRequest, setRoleRequest, userListResponse, userView } from '../schemas/user-schemas.ts';
-import { defineRoute, principalOf } from '../server-route.ts';
+import { actingAs, defineRoute, principalOf } from '../server-route.ts';
 
 export const userRoutes = {
   listUsers: defineRoute({
@@ -30,9 +29,9 @@ export const userRoutes = {
     tags: ['users'],
     schema: { body: createUserRequest, response: { 201: userView } },
     handler: async (request, reply, context) => {
-      const now = context.now();
+      const { actor, now } = actingAs(request, context);
       const user = await createUser(context.db, request.body, now);
-      await recordAudit(context.db, { actor: principalKey(principalOf(request)), action: 'user.create', target: `user:${user.id}`, detail: { username: user.username, role: user.role } }, now);
+      await recordAudit(context.db, { actor, action: 'user.create', target: `user:${user.id}`, detail: { username: user.username, role: user.role } }, now);
       reply.code(201);
       return user;
     },
@@ -45,7 +44,7 @@ export const userRoutes = {
     tags: ['users'],
     schema: { params: idParams, body: setRoleRequest, response: { 200: userView } },
     handler: async (request, _reply, context) =>
-      setUserRole(context.db, request.params.id, request.body.role, { actor: principalKey(principalOf(request)), now: context.now() }),
+      setUserRole(context.db, request.params.id, request.body.role, actingAs(request, context)),
   }),
   resetUserPassword: defineRoute({
     method: 'POST',
@@ -55,7 +54,7 @@ export const userRoutes = {
     tags: ['users'],
     schema: { params: idParams, body: resetPasswordRequest },
     handler: async (request, reply, context) => {
-      await resetUserPassword(context.db, request.params.id, request.body.password, { actor: principalKey(principalOf(request)), now: context.now() });
+      await resetUserPassword(context.db, request.params.id, request.body.password, actingAs(request, context));
       reply.code(204);
       return null;
     },
@@ -68,7 +67,7 @@ export const userRoutes = {
     tags: ['users'],
     schema: { params: idParams, response: { 200: userView } },
     handler: async (request, _reply, context) =>
-      setUserDisabled(context.db, request.params.id, true, { actor: principalKey(principalOf(request)), now: context.now() }),
+      setUserDisabled(context.db, request.params.id, true, actingAs(request, context)),
   }),
   enableUser: defineRoute({
     method: 'POST',
@@ -78,7 +77,7 @@ export const userRoutes = {
     tags: ['users'],
     schema: { params: idParams, response: { 200: userView } },
     handler: async (request, _reply, context) =>
-      setUserDisabled(context.db, request.params.id, false, { actor: principalKey(principalOf(request)), now: context.now() }),
+      setUserDisabled(context.db, request.params.id, false, actingAs(request, context)),
   }),
   deleteUser: defineRoute({
     method: 'DELETE',
@@ -88,7 +87,7 @@ export const userRoutes = {
     tags: ['users'],
     schema: { params: idParams },
     handler: async (request, reply, context) => {
-      await deleteUser(context.db, request.params.id, { actor: principalKey(principalOf(request)), now: context.now() });
+      await deleteUser(context.db, request.params.id, actingAs(request, context));
       reply.code(204);
       return null;
     },

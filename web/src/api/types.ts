@@ -18,22 +18,16 @@ import type { reportListResponse } from '../../../src/server/schemas/report-sche
 export type {
   AlertView,
   AllowanceView,
-  AuditEntry,
   CheckView,
-  ContributionView,
-  EntityView,
-  EvidenceView,
-  NodeView,
   OverviewResponse,
   ProfileDetail,
   ProfileSummary,
   ReportView,
   ScanFileView,
 } from '../../../src/server/schemas/console-schemas.ts';
-export type { ReportKind, ReportSummary } from '../../../src/server/schemas/report-schemas.ts';
+export type { ReportKind } from '../../../src/server/schemas/report-schemas.ts';
 export type { Severity } from '../../../src/core/severity.ts';
 export type { EnforcementMode } from '../../../src/profile/profile.ts';
-export type { AlertRule } from '../../../src/alerts/alert.ts';
 
 export type Me = z.infer<typeof meResponse>;
 export type LoginResponse = z.infer<typeof loginResponse>;

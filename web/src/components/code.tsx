@@ -1,13 +1,5 @@
-/** Monospaced text: paths, digests, commands; long values wrap instead of widening the page. */
-import { useState, type ReactNode } from 'react';
-
-export function Code({ children, title }: { children: ReactNode; title?: string }) {
-  return (
-    <code className="code" title={title}>
-      {children}
-    </code>
-  );
-}
+/** A command to copy: monospaced, long lines wrap instead of widening the page, a Copy button beside it. */
+import { useState } from 'react';
 
 export function CommandBlock({ command }: { command: string }) {
   const [copied, setCopied] = useState(false);

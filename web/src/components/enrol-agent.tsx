@@ -8,7 +8,7 @@ import type { JoinTokenCreated } from '../api/types.ts';
 import { useSession } from '../session/session.tsx';
 import { CommandBlock } from './code.tsx';
 
-export const joinTokenTtlSeconds = 24 * 3600;
+const joinTokenTtlSeconds = 24 * 3600;
 
 export function EnrolAgentGuide() {
   const session = useSession();

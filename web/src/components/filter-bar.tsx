@@ -1,7 +1,7 @@
 /**
  * The filter bar above a list: the page's selects (its children), then a search field that applies on Enter or
  * when it loses focus (not per keystroke, so the list does not reload while typing), and a Clear button when the
- * page passes `onClear`.
+ * page passes `onClear`. When the query in the URL changes (a link, Clear), the field shows the new one.
  */
 import { useState, type ReactNode } from 'react';
 import { Panel } from './page.tsx';
@@ -22,6 +22,12 @@ export function FilterBar({
   children: ReactNode;
 }) {
   const [text, setText] = useState(query);
+  const [shown, setShown] = useState(query);
+  if (query !== shown) {
+    // The query changed from elsewhere (a link, Clear, or this field applied): show it.
+    setShown(query);
+    setText(query);
+  }
   return (
     <Panel>
       <form
@@ -36,6 +42,8 @@ export function FilterBar({
           Search
           <input name={searchName} type="search" placeholder={placeholder} value={text} onChange={(event) => setText(event.target.value)} onBlur={() => onSearch(text.trim())} />
         </label>
+        {/* Enter submits a form with two text fields (the alert list's) only when it has a submit button. */}
+        <button type="submit" hidden />
         {onClear && (
           <button
             type="button"

@@ -1,16 +1,14 @@
-/** The frame of every page: a header with title and actions, panels, and how loading and errors look. */
+/** The frame of every page: a header with title and subtitle, panels, and how loading and errors look. */
 import type { ReactNode } from 'react';
 import { ApiError } from '../api/client.ts';
 
-export function PageHeader({ title, subtitle, actions, children }: { title: ReactNode; subtitle?: ReactNode; actions?: ReactNode; children?: ReactNode }) {
+export function PageHeader({ title, subtitle }: { title: ReactNode; subtitle?: ReactNode }) {
   return (
     <header className="page-header">
       <div>
         <h1>{title}</h1>
         {subtitle && <p className="page-subtitle">{subtitle}</p>}
-        {children}
       </div>
-      {actions && <div className="page-actions">{actions}</div>}
     </header>
   );
 }
@@ -29,9 +27,10 @@ export function Panel({ title, actions, children, className }: { title?: ReactNo
   );
 }
 
-export function ErrorBanner({ error }: { error: Error | undefined }) {
+/** A failed request, or a message a form already worded. */
+export function ErrorBanner({ error }: { error: Error | string | undefined }) {
   if (!error) return null;
-  const text = error instanceof ApiError && error.status === 403 ? `You do not have access to this: ${error.message}` : error.message;
+  const text = typeof error === 'string' ? error : error instanceof ApiError && error.status === 403 ? `You do not have access to this: ${error.message}` : error.message;
   return (
     <div className="banner banner-error" role="alert">
       {text}
@@ -39,10 +38,10 @@ export function ErrorBanner({ error }: { error: Error | undefined }) {
   );
 }
 
-export function Loading({ label = 'Loading…' }: { label?: string }) {
+export function Loading() {
   return (
     <div className="loading" aria-busy="true">
-      <span className="spinner" /> {label}
+      <span className="spinner" /> Loading…
     </div>
   );
 }

@@ -7,6 +7,7 @@ import { useState } from 'react';
 import { api } from '../api/client.ts';
 import type { EnforcementMode, ProfileActionResult, ProfileDetail } from '../api/types.ts';
 import { useSession } from '../session/session.tsx';
+import { ErrorBanner } from './page.tsx';
 
 const modes: { mode: EnforcementMode; hint: string }[] = [
   { mode: 'learn', hint: 'Learn only, never alert' },
@@ -17,7 +18,7 @@ const modes: { mode: EnforcementMode; hint: string }[] = [
 
 type Pending = { kind: 'mode'; mode: EnforcementMode } | { kind: 'relearn' };
 
-export function ProfileActions({ profile, onChanged }: { profile: ProfileDetail; onChanged: (result: ProfileActionResult) => void }) {
+export function ProfileActions({ profile, onChanged }: { profile: ProfileDetail; onChanged(): void }) {
   const session = useSession();
   const [pending, setPending] = useState<Pending>();
   const [busy, setBusy] = useState(false);
@@ -39,7 +40,7 @@ export function ProfileActions({ profile, onChanged }: { profile: ProfileDetail;
     try {
       const result = await api.post<ProfileActionResult>(`/api/profiles/${encodeURIComponent(profile.id)}/${path}`, body);
       setNotice(result.changed ? `${done} Nodes pick it up at their next sync (revision ${result.revision}).` : 'Nothing to change.');
-      onChanged(result);
+      onChanged();
     } catch (failure) {
       setError((failure as Error).message);
     } finally {
@@ -112,11 +113,7 @@ export function ProfileActions({ profile, onChanged }: { profile: ProfileDetail;
           {notice}
         </div>
       )}
-      {error && (
-        <div className="banner banner-error" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorBanner error={error} />
     </div>
   );
 }

@@ -1,7 +1,7 @@
 /** The facts of a profile in one line: mode (and who chose it), phase, since when, revision, nodes. */
 import { Link } from 'react-router';
 import type { ProfileDetail } from '../api/types.ts';
-import { shortDigest } from '../format.ts';
+import { plural, shortDigest } from '../format.ts';
 import { ModeBadge, PhaseBadge } from './badges.tsx';
 import { TimeAgo } from './time-ago.tsx';
 
@@ -45,7 +45,7 @@ export function ProfileFacts({ profile, link = false }: { profile: ProfileDetail
       </div>
       <div>
         <dt>Learned on</dt>
-        <dd>{profile.nodes === 1 ? '1 node' : `${profile.nodes} nodes`}</dd>
+        <dd>{plural(profile.nodes, 'node')}</dd>
       </div>
       <div>
         <dt>Revision</dt>

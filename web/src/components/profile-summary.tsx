@@ -11,7 +11,7 @@ export function ProfileSummary({ profile, link = false, onChanged }: { profile: 
   return (
     <>
       <ProfileFacts profile={profile} link={link} />
-      <ProfileActions profile={profile} onChanged={() => onChanged()} />
+      <ProfileActions profile={profile} onChanged={onChanged} />
       {profile.problems.length > 0 && <div className="banner banner-warn">Parts of the stored profile could not be read: {profile.problems.join('; ')}</div>}
       <AllowanceTabs allow={profile.allow} learning={profile.phase === 'learning'} />
     </>

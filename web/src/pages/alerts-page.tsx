@@ -14,13 +14,15 @@ import { ErrorBanner, Loading, PageHeader, Panel } from '../components/page.tsx'
 import { ruleLabels } from '../format.ts';
 import { useUrlFilters } from '../hooks/use-url-filters.ts';
 
-export const alertPollMs = 3_000;
+const alertPollMs = 3_000;
 const severities = ['critical', 'high', 'medium', 'low', 'info'] as const;
 const periods: Record<string, number | undefined> = { '15m': 15 * 60_000, '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, all: undefined };
 
+type Filter = { rule: string; minSeverity: string; workload: string; node: string; period: string; text: string };
+
 export default function AlertsPage() {
   const { params, set, clear } = useUrlFilters();
-  const filter = {
+  const filter: Filter = {
     rule: params.get('rule') ?? '',
     minSeverity: params.get('severity') ?? '',
     workload: params.get('workload') ?? '',
@@ -28,72 +30,6 @@ export default function AlertsPage() {
     period: params.get('period') ?? 'all',
     text: params.get('q') ?? '',
   };
-  // `since` moves with time, so it is worked out per request rather than kept in the query key.
-  const sinceMs = periods[filter.period];
-  const query = { rule: filter.rule, minSeverity: filter.minSeverity, workload: filter.workload, node: filter.node, text: filter.text, limit: 50, period: filter.period };
-  const [tick, setTick] = useState(0);
-  const [first, setFirst] = useState<AlertList>();
-  const [older, setOlder] = useState<AlertView[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [error, setError] = useState<Error>();
-  const [fresh, setFresh] = useState<Set<string>>(new Set());
-  const known = useRef<Set<string> | undefined>(undefined);
-  const key = JSON.stringify(query);
-
-  useEffect(() => {
-    // New filters: start over.
-    setFirst(undefined);
-    setOlder([]);
-    setCursor(null);
-    known.current = undefined;
-  }, [key]);
-
-  useEffect(() => {
-    const controller = new AbortController();
-    const { period: _period, ...apiQuery } = query;
-    api
-      .get<AlertList>('/api/alerts', { ...apiQuery, since: sinceMs === undefined ? undefined : new Date(Date.now() - sinceMs).toISOString() }, controller.signal)
-      .then((answer) => {
-        const ids = answer.alerts.map((alert) => alert.id);
-        if (known.current) {
-          const added = ids.filter((id) => !known.current!.has(id));
-          if (added.length > 0) {
-            setFresh(new Set(added));
-            setTimeout(() => setFresh(new Set()), 4_000);
-          }
-        }
-        known.current = new Set([...(known.current ?? []), ...ids]);
-        setFirst(answer);
-        setCursor((current) => (older.length === 0 ? answer.nextCursor : current));
-        setError(undefined);
-      })
-      .catch((failure: Error) => {
-        if (failure.name !== 'AbortError') setError(failure);
-      });
-    return () => controller.abort();
-    // `key` stands for the query.
-  }, [key, tick]);
-
-  useEffect(() => {
-    const timer = setInterval(() => {
-      if (document.visibilityState === 'visible') setTick((value) => value + 1);
-    }, alertPollMs);
-    return () => clearInterval(timer);
-  }, []);
-
-  const alerts = useMemo(() => {
-    const firstIds = new Set(first?.alerts.map((alert) => alert.id));
-    return [...(first?.alerts ?? []), ...older.filter((alert) => !firstIds.has(alert.id))];
-  }, [first, older]);
-
-  async function loadMore() {
-    if (!cursor) return;
-    const { period: _period, ...apiQuery } = query;
-    const answer = await api.get<AlertList>('/api/alerts', { ...apiQuery, cursor, since: sinceMs === undefined ? undefined : new Date(Date.now() - sinceMs).toISOString() });
-    setOlder((current) => [...current, ...answer.alerts]);
-    setCursor(answer.nextCursor);
-  }
-
   const filtered = Object.entries(filter).some(([name, value]) => value !== '' && !(name === 'period' && value === 'all'));
 
   return (
@@ -148,6 +84,74 @@ export default function AlertsPage() {
             <input key={filter.workload} name="workload" placeholder="exact workload" defaultValue={filter.workload} onBlur={(event) => set('workload', event.target.value.trim())} />
           </label>
       </FilterBar>
+      {/* New filters start a new list: the key drops the loaded pages and the alerts already seen. */}
+      <AlertResults key={JSON.stringify(filter)} filter={filter} filtered={filtered} />
+    </>
+  );
+}
+
+/** The alerts matching one set of filters: the first page, polled; older pages, loaded on demand. */
+function AlertResults({ filter, filtered }: { filter: Filter; filtered: boolean }) {
+  const [tick, setTick] = useState(0);
+  const [first, setFirst] = useState<AlertList>();
+  const [older, setOlder] = useState<{ alerts: AlertView[]; cursor: string | null }>();
+  const [error, setError] = useState<Error>();
+  const [fresh, setFresh] = useState<Set<string>>(new Set());
+  const known = useRef<Set<string>>(undefined);
+
+  // `since` moves with time, so it is worked out per request.
+  function fetchPage(cursor?: string, signal?: AbortSignal) {
+    const { period, ...query } = filter;
+    const sinceMs = periods[period];
+    const since = sinceMs === undefined ? undefined : new Date(Date.now() - sinceMs).toISOString();
+    return api.get<AlertList>('/api/alerts', { ...query, limit: 50, cursor, since }, signal);
+  }
+
+  useEffect(() => {
+    const controller = new AbortController();
+    fetchPage(undefined, controller.signal)
+      .then((answer) => {
+        const ids = answer.alerts.map((alert) => alert.id);
+        if (known.current) {
+          const added = ids.filter((id) => !known.current!.has(id));
+          if (added.length > 0) {
+            setFresh(new Set(added));
+            setTimeout(() => setFresh(new Set()), 4_000);
+          }
+        }
+        known.current = new Set([...(known.current ?? []), ...ids]);
+        setFirst(answer);
+        setError(undefined);
+      })
+      .catch((failure: Error) => {
+        if (failure.name !== 'AbortError') setError(failure);
+      });
+    return () => controller.abort();
+    // The filter is fixed for this component's life (it is the key).
+  }, [tick]);
+
+  useEffect(() => {
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'visible') setTick((value) => value + 1);
+    }, alertPollMs);
+    return () => clearInterval(timer);
+  }, []);
+
+  const alerts = useMemo(() => {
+    const firstIds = new Set(first?.alerts.map((alert) => alert.id));
+    return [...(first?.alerts ?? []), ...(older?.alerts ?? []).filter((alert) => !firstIds.has(alert.id))];
+  }, [first, older]);
+  // Until an older page is loaded, the first page's cursor leads on; after, the last older page's does.
+  const cursor = older ? older.cursor : (first?.nextCursor ?? null);
+
+  async function loadMore() {
+    if (!cursor) return;
+    const answer = await fetchPage(cursor);
+    setOlder((current) => ({ alerts: [...(current?.alerts ?? []), ...answer.alerts], cursor: answer.nextCursor }));
+  }
+
+  return (
+    <>
       <ErrorBanner error={error} />
       <Panel>
         {!first ? (

@@ -2,6 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { Navigate, useLocation, useNavigate } from 'react-router';
 import { ApiError } from '../api/client.ts';
+import { ErrorBanner } from '../components/page.tsx';
 import { useSession } from '../session/session.tsx';
 import { AuthFrame } from './auth-frame.tsx';
 
@@ -42,11 +43,7 @@ export default function LoginPage() {
   return (
     <AuthFrame title="Log in to nomine" subtitle="The console for your nodes, workloads, alerts and scans.">
       <form className="form" onSubmit={(event) => void submit(event)}>
-        {error && (
-          <div className="banner banner-error" role="alert">
-            {error}
-          </div>
-        )}
+        <ErrorBanner error={error} />
         <label>
           Username
           <input name="username" autoComplete="username" autoFocus required value={username} onChange={(event) => setUsername(event.target.value)} />

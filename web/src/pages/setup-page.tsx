@@ -7,6 +7,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { Navigate, useNavigate } from 'react-router';
 import { ApiError, api } from '../api/client.ts';
 import { CommandBlock } from '../components/code.tsx';
+import { ErrorBanner } from '../components/page.tsx';
 import { useSession } from '../session/session.tsx';
 import { AuthFrame } from './auth-frame.tsx';
 
@@ -80,11 +81,7 @@ export default function SetupPage() {
   return (
     <AuthFrame title="Create the first admin" subtitle="This link works once. Choose a password of at least 12 characters that does not contain the username.">
       <form className="form" onSubmit={(event) => void submit(event)}>
-        {error && (
-          <div className="banner banner-error" role="alert">
-            {error}
-          </div>
-        )}
+        <ErrorBanner error={error} />
         <label>
           Username
           <input name="username" autoComplete="username" required value={username} onChange={(event) => setUsername(event.target.value)} />

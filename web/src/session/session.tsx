@@ -8,7 +8,7 @@ import { Navigate, useLocation } from 'react-router';
 import { ApiError, api, onUnauthorized, setCsrfToken } from '../api/client.ts';
 import type { LoginResponse, Me, SetupStatus } from '../api/types.ts';
 
-export interface SessionUser {
+interface SessionUser {
   name: string;
   role: Me['role'];
 }
@@ -20,7 +20,6 @@ interface SessionState {
   isAdmin: boolean;
   login(username: string, password: string): Promise<void>;
   logout(): Promise<void>;
-  refresh(): Promise<void>;
 }
 
 const SessionContext = createContext<SessionState | undefined>(undefined);
@@ -70,8 +69,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, [becomeAnonymous]);
 
   const value = useMemo<SessionState>(
-    () => ({ status, user, setupNeeded, isAdmin: user?.role === 'admin', login, logout, refresh }),
-    [status, user, setupNeeded, login, logout, refresh],
+    () => ({ status, user, setupNeeded, isAdmin: user?.role === 'admin', login, logout }),
+    [status, user, setupNeeded, login, logout],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { NomineError } from '../core/errors.ts';
 import type { ReportKind } from '../server/schemas/report-schemas.ts';
 import { exitCodes } from './exit-codes.ts';
-import { uploadReport, type UploadDependencies, type UploadSettings, type UploadTarget, defaultUploadSettings } from './report-upload.ts';
+import type { UploadDependencies, UploadSettings, UploadTarget } from './report-upload.ts';
 import { toolVersion } from './tool-version.ts';
 
 export interface UploadFlags {
@@ -129,6 +129,8 @@ export async function uploadAfterRun(run: UploadAfterRun): Promise<number> {
   if (!run.target) return run.exitCode;
   const stderr = run.stderr ?? process.stderr;
   try {
+    // Loaded only when a server is named: its HTTP client is start-up time every other run would pay.
+    const { uploadReport, defaultUploadSettings } = await import('./report-upload.ts');
     const receipt = await uploadReport(
       run.target,
       { kind: run.kind, tool: { name: 'nomine', version: toolVersion() }, generatedAt: new Date().toISOString(), reportJson: run.renderJson() },

@@ -5,8 +5,11 @@
  */
 import { readBounded } from './read-bounded.ts';
 import type { Readable } from 'node:stream';
-import { Client } from 'undici';
+import type { Client } from 'undici';
 import { NomineError, toNomineError, type ErrorCode } from '../core/errors.ts';
+import { lazyRequire } from './lazy-require.ts';
+
+const undici = lazyRequire<typeof import('undici')>('undici');
 
 /** Newest Engine API version this client was written against; older engines are spoken to in their own version. */
 export const maxApiVersion = '1.45';
@@ -83,7 +86,7 @@ const maxJsonAnswerBytes = 16 * 1024 * 1024;
 export function createDockerClient(options: DockerClientOptions = {}): DockerClient {
   const socketPath = resolveDockerSocket(options.socketPath);
   const enginePart = `docker engine unix://${socketPath}`;
-  const client = new Client('http://localhost', {
+  const client: Client = new (undici().Client)('http://localhost', {
     socketPath,
     headersTimeout: options.timeoutMs ?? 30_000,
     bodyTimeout: options.idleTimeoutMs ?? 30_000,

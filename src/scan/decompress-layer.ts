@@ -5,9 +5,11 @@
  */
 import { Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { DecompressStream } from 'zstd-napi';
 import { NomineError } from '../core/errors.ts';
+import { lazyRequire } from '../platform/lazy-require.ts';
 import { peekStream } from './stream-head.ts';
+
+const zstd = lazyRequire<typeof import('zstd-napi')>('zstd-napi');
 
 export type LayerCompression = 'gzip' | 'zstd' | 'none';
 
@@ -56,7 +58,7 @@ export async function decompressLayer(blob: Readable, part: string, maxLayerByte
   stream.on('error', fail);
   if (compression === 'none') stream.pipe(counter);
   else {
-    const decompressor = compression === 'gzip' ? createGunzip({ chunkSize: gunzipChunkBytes }) : new DecompressStream();
+    const decompressor = compression === 'gzip' ? createGunzip({ chunkSize: gunzipChunkBytes }) : new (zstd().DecompressStream)();
     decompressor.on('error', fail);
     stream.pipe(decompressor).pipe(counter);
   }

@@ -130,7 +130,9 @@ export async function loadSignatures(userDirs: string[] = []): Promise<Signature
     minerImages,
     yaraFiles,
   };
-  const signatures = signaturesFromBundle(bundle);
+  // The user's YARA files are compiled now, so a mistake in one fails the load rather than the scan; ours are
+  // tested, and compiled when a file first needs them.
+  const signatures = signaturesFromBundle(bundle, { buildNow: yaraFiles.some((file) => !file.path.startsWith(builtinSignaturesDir)) });
   loaded.set(bundle.version, bundle);
   if (loaded.size > maxLoaded) loaded.delete(loaded.keys().next().value!);
   return signatures;

@@ -23,8 +23,41 @@ export interface SignatureBundle {
   yaraFiles: readonly YaraSourceFile[];
 }
 
-/** Builds the matchers; throws a NomineError naming file and line for an invalid YARA file. */
-export function signaturesFromBundle(bundle: SignatureBundle): Signatures {
+type Matchers = Pick<Signatures, 'yara' | 'keywordPrefilter' | 'keywordRules' | 'markerRules'>;
+
+/**
+ * The signatures of a bundle. Their matchers are built on first use: a scan the layer cache answers needs only
+ * the version, and building them (keyword analysis, YARA compilation) is a tenth of such a scan. Building throws
+ * a NomineError naming file and line for an invalid YARA file; `buildNow` makes that happen here instead.
+ */
+export function signaturesFromBundle(bundle: SignatureBundle, options: { buildNow?: boolean } = {}): Signatures {
+  let matchers: Matchers | undefined;
+  const built = (): Matchers => (matchers ??= buildMatchers(bundle));
+  if (options.buildNow) built();
+  return {
+    version: bundle.version,
+    files: bundle.files,
+    hashes: bundle.hashes,
+    fuzzy: bundle.fuzzy,
+    keywords: bundle.keywords,
+    stratumPorts: bundle.stratumPorts,
+    minerImages: bundle.minerImages,
+    get yara() {
+      return built().yara;
+    },
+    get keywordPrefilter() {
+      return built().keywordPrefilter;
+    },
+    get keywordRules() {
+      return built().keywordRules;
+    },
+    get markerRules() {
+      return built().markerRules;
+    },
+  };
+}
+
+function buildMatchers(bundle: SignatureBundle): Matchers {
   const keywordPrefilter = buildKeywordPrefilter(bundle.keywords, bundle.stratumPorts);
   const keywordRules = KeywordRules.compile(keywordPrefilter);
   // The analyzers' markers and the keyword rules ride along in the rule files' pass, so the analyzers share one
@@ -35,13 +68,6 @@ export function signaturesFromBundle(bundle: SignatureBundle): Signatures {
     names: [...markers.rules.values(), ...keywordPrefilter.rules.map((rule) => rule.name)],
   };
   return {
-    version: bundle.version,
-    files: bundle.files,
-    hashes: bundle.hashes,
-    fuzzy: bundle.fuzzy,
-    keywords: bundle.keywords,
-    stratumPorts: bundle.stratumPorts,
-    minerImages: bundle.minerImages,
     yara: compileYara(bundle.yaraFiles, undefined, generated),
     keywordPrefilter,
     ...(keywordRules ? { keywordRules } : {}),

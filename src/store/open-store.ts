@@ -10,7 +10,7 @@ import { NomineError } from '../core/errors.ts';
 import { ensureDataHome } from '../platform/data-home.ts';
 import { migrations } from './migrations.ts';
 import { serverMigrations } from './migrations-server.ts';
-import { PostgresStoreDialect, createPostgresPool, type PostgresStoreOptions } from './postgres-dialect.ts';
+import type { PostgresStoreOptions } from './postgres-dialect.ts';
 import { postgresFailure } from './postgres-failure.ts';
 import { openSqliteFile } from './sqlite-file.ts';
 import { SqliteWorkerDialect } from './sqlite-worker-dialect.ts';
@@ -63,6 +63,8 @@ async function openSqlite(dataHome: string): Promise<Kysely<Database>> {
 
 async function openPostgres(url: string, options: StoreOptions): Promise<Kysely<Database>> {
   const where = redactUrl(url);
+  // pg is loaded only for PostgreSQL: every command opens a store, most of them the embedded one.
+  const { PostgresStoreDialect, createPostgresPool } = await import('./postgres-dialect.ts');
   const db = new Kysely<Database>({ dialect: new PostgresStoreDialect(url, createPostgresPool(url, options)) });
   try {
     // One query first, so an unreachable server, a wrong password or a missing database is said as such.

@@ -6,9 +6,12 @@
  */
 import { readBounded } from '../../platform/read-bounded.ts';
 import type { Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { NomineError, type ErrorCode } from '../../core/errors.ts';
+import { lazyRequire } from '../../platform/lazy-require.ts';
 import type { Limits } from '../../platform/limits.ts';
+
+const undici = lazyRequire<typeof import('undici')>('undici');
 
 export interface RegistryResponse {
   status: number;
@@ -35,7 +38,7 @@ const maxErrorBodyBytes = 64 * 1024;
 
 /** A dispatcher with nomine's timeouts; one per opened image or listing, closed with it. */
 export function createRegistryDispatcher(limits: Limits): Agent {
-  return new Agent({
+  return new (undici().Agent)({
     headersTimeout: limits.httpTimeoutMs,
     bodyTimeout: limits.httpIdleTimeoutMs,
     connect: { timeout: limits.httpTimeoutMs },
@@ -90,7 +93,7 @@ export async function sendRegistryRequest(dispatcher: Dispatcher, req: RegistryR
     if (req.authorization && url.origin === origin) headers.authorization = req.authorization;
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(url, { dispatcher, method: req.method ?? 'GET', headers, ...(signal ? { signal } : {}) });
+      response = await undici().request(url, { dispatcher, method: req.method ?? 'GET', headers, ...(signal ? { signal } : {}) });
     } catch (error) {
       throw toRegistryNetworkError(error, req.part, signal);
     }

@@ -57,10 +57,12 @@ export function parseCaptureOutput(text: string): SyscallCounts {
 
 export async function startSyscallCapture(options: { readyTimeoutMs?: number } = {}): Promise<SyscallCapture> {
   const host = await hostMountNamespace();
+  // Ready is said by the counting probe itself, on the first syscall it sees: a line from BEGIN can come before
+  // the tracepoint is attached, and a container started in that gap went uncounted on a loaded machine.
   const program =
-    'BEGIN { printf("nomine-capture-ready\\n"); } ' +
-    `tracepoint:raw_syscalls:sys_enter /curtask->nsproxy->mnt_ns->ns.inum != ${host} && strncmp(comm, "runc:[", 6) != 0/ ` +
-    '{ @s[curtask->nsproxy->mnt_ns->ns.inum, args->id] = count(); }';
+    'tracepoint:raw_syscalls:sys_enter { if (@ready == 0) { @ready = 1; printf("nomine-capture-ready\\n"); } ' +
+    `if (curtask->nsproxy->mnt_ns->ns.inum != ${host} && strncmp(comm, "runc:[", 6) != 0) ` +
+    '{ @s[curtask->nsproxy->mnt_ns->ns.inum, args->id] = count(); } }';
   // Other containers on the machine add keys too; the default 4096 could fill and drop ours silently.
   const child = spawn('bpftrace', ['-e', program], { env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: '262144' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
@@ -125,7 +126,6 @@ test('a file larger than the analysis window is hashed in full and analyzed on i
   const file = report.flagged[0]!;
   assert.equal(file.truncated, true);
   assert.equal(file.size, big.length);
-  const { createHash } = await import('node:crypto');
   assert.equal(file.sha256, createHash('sha256').update(big).digest('hex'));
 });
 
@@ -186,4 +186,28 @@ test('reads files into memory the analysis provides, waits for room, and gives i
   const broken = await tarOf([{ name: 'opt/m', content: Buffer.concat([miner, Buffer.alloc(6000)]) }]);
   await assert.rejects(analyzeLayer(Readable.from([broken.subarray(0, 4096)]), options));
   assert.equal(slab.held, 0, 'the region of the file cut short is given back');
+});
+
+test('a file only a digest reader wants is hashed in passing: flagged by its hash, never held in analysis memory', async () => {
+  const data = Buffer.alloc(300_000, 3);
+  const knownSha = createHash('sha256').update(data).digest('hex');
+  const knownHash: FileAnalyzer = {
+    id: 'known-hash',
+    version: 1,
+    digestOnly: true,
+    wants: () => true,
+    analyze: (file) => (file.sha256 === knownSha && file.bytes.length === 0 ? [{ analyzer: 'known-hash', rule: 'hash.known', strength: 'conclusive', summary: 'known miner hash' }] : []),
+  };
+  let reserved = 0;
+  const inner = inlineAnalysis([knownHash, stratumAnalyzer], signatures);
+  const analysis: FileAnalysis = { ...inner, reserve: (bytes) => ((reserved += bytes), Promise.resolve(Buffer.alloc(bytes))) };
+  const report = await analyzeLayer(Readable.from([await tarOf([{ name: 'opt/blob.bin', content: data }, { name: 'usr/bin/kworker', content: miner }])]), {
+    key: 'sha256:test',
+    part: 'layer 0',
+    analyzers: [knownHash, stratumAnalyzer],
+    analysis,
+    limits: defaultLimits,
+  });
+  assert.deepEqual(report.flagged.map((file) => [file.path, file.truncated]), [['opt/blob.bin', false], ['usr/bin/kworker', false]]);
+  assert.equal(reserved, miner.length, 'only the program took analysis memory');
 });

@@ -178,9 +178,10 @@ async function readWantedFile(entry: LayerEntry, body: EntryBody, options: Layer
     return undefined;
   }
   // The analyzed prefix goes straight into memory the analysis provides (shared with its workers) when it has
-  // room for it; waiting for that room is what pauses the layer while analysis catches up.
-  const keep = Math.min(entry.size, limits.maxAnalyzedFileBytes);
-  const reserved = options.analysis.reserve?.(keep, limits);
+  // room for it; waiting for that room is what pauses the layer while analysis catches up. A file only digest
+  // readers want (random data, archives: a fifth of the benchmark image's bytes) keeps nothing and never waits.
+  const keep = wanted.every((analyzer) => analyzer.digestOnly) ? 0 : Math.min(entry.size, limits.maxAnalyzedFileBytes);
+  const reserved = keep > 0 ? options.analysis.reserve?.(keep, limits) : undefined;
   const target = reserved ? await reserved : Buffer.allocUnsafe(keep);
   const hash = createHash('sha256');
   let kept = 0;
@@ -198,7 +199,7 @@ async function readWantedFile(entry: LayerEntry, body: EntryBody, options: Layer
     options.analysis.release?.(target);
     throw error;
   }
-  const truncated = held > limits.maxAnalyzedFileBytes;
+  const truncated = keep > 0 && held > limits.maxAnalyzedFileBytes;
   const bytes = kept === target.length ? target : target.subarray(0, kept);
   const file = { entry, bytes, truncated, sha256: hash.digest('hex'), layer: options.key };
   const size = held;

@@ -24,4 +24,6 @@ export interface FileAnalyzer {
    * whose files that pass covers (executables).
    */
   markers?: Readonly<Record<string, Buffer>>;
+  /** analyze() reads the entry and the SHA-256 only, never the bytes: a file no other analyzer wants is not kept. */
+  digestOnly?: boolean;
 }

@@ -9,6 +9,7 @@ export const sha256Hash: FileAnalyzer = {
   id: 'sha256-hash',
   version: 1,
   wants: (file) => file.entry.type === 'file',
+  digestOnly: true,
   analyze(file, signatures) {
     const entry = signatures.hashes.get(file.sha256.replace(/^sha256:/, '').toLowerCase());
     if (!entry) return [];

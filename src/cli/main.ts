@@ -27,8 +27,11 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
     .version(toolVersion())
     .showHelpAfterError()
     .addHelpText('after', '\nData directory: $NOMINE_HOME (default /var/lib/nomine as root, ~/.nomine otherwise).');
-  const named = argv.slice(2).find((arg) => !arg.startsWith('-'));
-  const names = named !== undefined && Object.hasOwn(commandLoaders, named) ? [named] : Object.keys(commandLoaders);
+  const args = argv.slice(2);
+  const named = args.find((arg) => !arg.startsWith('-'));
+  // `--version` alone needs no command (loading all of them took 1.5 s); help and unknown names list every one.
+  const versionOnly = args.length === 1 && (args[0] === '--version' || args[0] === '-V');
+  const names = versionOnly ? [] : named !== undefined && Object.hasOwn(commandLoaders, named) ? [named] : Object.keys(commandLoaders);
   for (const command of await Promise.all(names.map((name) => commandLoaders[name]!()))) program.addCommand(command);
   return program;
 }

@@ -1,6 +1,7 @@
 /** Console users: a unique username, an argon2id password hash, a role, and whether an admin disabled them. */
 import { randomUUID } from 'node:crypto';
 import { NomineError } from '../../core/errors.ts';
+import { recordAudit } from '../fleet/audit-log.ts';
 import type { ServerStore } from '../server-store.ts';
 import { hashPassword, passwordProblem } from './password.ts';
 import type { UserRole } from './principal.ts';
@@ -24,7 +25,11 @@ export async function hasUsers(db: ServerStore): Promise<boolean> {
   return (await db.selectFrom('server_users').select('id').limit(1).executeTakeFirst()) !== undefined;
 }
 
-export async function createUser(db: ServerStore, user: NewUser, now: number): Promise<UserView> {
+/**
+ * Creates a user. With `actor`, the `user.create` audit row is written in the same transaction, so no user exists
+ * that the audit trail does not show; the password is hashed before, so the transaction holds no lock meanwhile.
+ */
+export async function createUser(db: ServerStore, user: NewUser, now: number, actor?: string): Promise<UserView> {
   const problem = passwordProblem(user.password, user.username);
   if (problem) throw new NomineError('invalid-input', problem, 'body.password');
   const row = {
@@ -36,7 +41,12 @@ export async function createUser(db: ServerStore, user: NewUser, now: number): P
     updated_at: now,
   };
   try {
-    await db.insertInto('server_users').values(row).execute();
+    await db.transaction().execute(async (trx) => {
+      await trx.insertInto('server_users').values(row).execute();
+      if (actor !== undefined) {
+        await recordAudit(trx, { actor, action: 'user.create', target: `user:${row.id}`, detail: { username: row.username, role: row.role } }, now);
+      }
+    });
   } catch (error) {
     if (isUniqueViolation(error)) throw new NomineError('conflict', `the username ${user.username} is taken`, 'body.username');
     throw error;

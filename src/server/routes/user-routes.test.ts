@@ -63,6 +63,19 @@ describe('user management: who may do it', () => {
     assert.deepEqual(await auditRows(server, 'user.disable'), []);
   });
 
+  it('records each user it creates in the audit trail, with who created them, and nothing for a refused one', async () => {
+    const before = await auditRows(server, 'user.create');
+    const id = await createUser(server, admin, 'ulla', 'viewer');
+    const taken = await server.app.inject({ method: 'POST', url: '/api/users', headers: sessionHeaders(admin), payload: { username: 'ulla', password: viewerPassword, role: 'admin' } });
+    assert.equal(taken.statusCode, 409, taken.body);
+    const rows = await auditRows(server, 'user.create');
+    assert.equal(rows.length, before.length + 1);
+    const row = rows.find((candidate) => candidate.target === `user:${id}`)!;
+    assert.ok(row, 'the new user has its row');
+    assert.match(row.actor, /^user:/);
+    assert.deepEqual(row.detail, { username: 'ulla', role: 'viewer' });
+  });
+
   it('refuses an admin session without the CSRF token', async () => {
     for (const request of adminOnly()) {
       const response = await server.app.inject({ ...request, headers: sessionHeaders(admin, false) });

@@ -5,7 +5,6 @@
 import { NomineError } from '../../core/errors.ts';
 import { changeOwnPassword, deleteUser, resetUserPassword, setUserDisabled, setUserRole } from '../auth/user-management.ts';
 import { createUser, listUsers } from '../auth/users.ts';
-import { recordAudit } from '../fleet/audit-log.ts';
 import { RateLimitedError } from '../http-status.ts';
 import { idParams } from '../schemas/common-schemas.ts';
 import { changeOwnPasswordRequest, createUserRequest, resetPasswordRequest, setRoleRequest, userListResponse, userView } from '../schemas/user-schemas.ts';
@@ -30,8 +29,7 @@ export const userRoutes = {
     schema: { body: createUserRequest, response: { 201: userView } },
     handler: async (request, reply, context) => {
       const { actor, now } = actingAs(request, context);
-      const user = await createUser(context.db, request.body, now);
-      await recordAudit(context.db, { actor, action: 'user.create', target: `user:${user.id}`, detail: { username: user.username, role: user.role } }, now);
+      const user = await createUser(context.db, request.body, now, actor);
       reply.code(201);
       return user;
     },

@@ -50,3 +50,25 @@ describe('event summaries taken in parts', () => {
     assert.deepEqual(summaries.take(5000, 2).map((s) => s.entityId), ['c']);
   });
 });
+
+describe('event summaries across an agent restart', () => {
+  it('gives the counts of a process started mid-window a window of their own, so the console keeps both parts', () => {
+    const before = createEventSummaries({ windowMs: 1000, since: 0 });
+    before.count('a', 'exec', 100);
+    before.count('a', 'exec', 400);
+    const first = before.take(450);
+    // The agent restarts at 500 and counts one more exec in the same period.
+    const after = createEventSummaries({ windowMs: 1000, since: 500 });
+    after.count('a', 'exec', 700);
+    after.count('a', 'exec', 1200);
+    const second = after.take(1300);
+    assert.deepEqual(first, [{ entityId: 'a', windowStart: 0, windowEnd: 400, counts: { exec: 2 } }]);
+    assert.deepEqual(second, [
+      { entityId: 'a', windowStart: 500, windowEnd: 700, counts: { exec: 1 } },
+      { entityId: 'a', windowStart: 1000, windowEnd: 1200, counts: { exec: 1 } },
+    ]);
+    // Keyed as the console keys them (entity, window start): nothing of the earlier part is overwritten.
+    const keys = [...first, ...second].map((summary) => `${summary.entityId}@${summary.windowStart}`);
+    assert.equal(new Set(keys).size, keys.length);
+  });
+});

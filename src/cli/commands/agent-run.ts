@@ -128,7 +128,7 @@ async function runAgent(flags: RunFlags): Promise<void> {
     consoleClient = createConsoleClient({ server: flags.server ?? enrolment.server, credential: enrolment.credential, ...(caFile ? { caFile } : {}) });
     outputs.console = createConsoleOutput({ client: consoleClient });
   }
-  const summaries = consoleClient ? createEventSummaries() : undefined;
+  const summaries = consoleClient ? createEventSummaries({ since: Date.now() }) : undefined;
   const dispatcher = await createAlertDispatcher({ outboxDir: join(home, 'outbox'), outputs, onProblem: log });
   const db = await openStore(home);
   const store = new ProfileStore(db);

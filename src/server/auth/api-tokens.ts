@@ -13,6 +13,7 @@ export interface ApiTokenView {
   name: string;
   role: TokenRole;
   createdAt: string;
+  createdBy: string;
   expiresAt: string | null;
   revokedAt: string | null;
   lastUsedAt: string | null;
@@ -72,13 +73,14 @@ function iso(ms: number): string {
   return new Date(Number(ms)).toISOString();
 }
 
-function toTokenView(row: { id: string; name: string; role: string; created_at: number; expires_at: number | null; revoked_at: number | null; last_used_at: number | null }): ApiTokenView {
+function toTokenView(row: { id: string; name: string; role: string; created_by: string; created_at: number; expires_at: number | null; revoked_at: number | null; last_used_at: number | null }): ApiTokenView {
   const optional = (ms: number | null) => (ms === null ? null : iso(ms));
   return {
     id: row.id,
     name: row.name,
     role: row.role as TokenRole,
     createdAt: iso(row.created_at),
+    createdBy: row.created_by,
     expiresAt: optional(row.expires_at),
     revokedAt: optional(row.revoked_at),
     lastUsedAt: optional(row.last_used_at),

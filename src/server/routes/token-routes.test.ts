@@ -19,6 +19,8 @@ describe('API tokens', () => {
     const listed = await server.app.inject({ method: 'GET', url: '/api/tokens', headers: sessionHeaders(admin) });
     assert.ok(!listed.body.includes(token));
     assert.equal(listed.json().tokens[0].name, 'grafana');
+    const me = await server.app.inject({ method: 'GET', url: '/api/me', headers: sessionHeaders(admin, false) });
+    assert.equal(listed.json().tokens[0].createdBy, `user:${me.json().id}`, 'who created it, so a disabled user\'s tokens can be found');
     const rows = await server.db.selectFrom('server_api_tokens').selectAll().execute();
     assert.ok(rows.every((row) => !Object.values(row).includes(token)));
     await server.db.destroy().catch(() => undefined);

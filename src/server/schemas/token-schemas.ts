@@ -7,6 +7,8 @@ export const tokenView = z.object({
   name: z.string(),
   role: z.enum(tokenRoles),
   createdAt: z.string(),
+  /** Who created it (`user:<id>`, `token:<id>`): a disabled user's tokens stay valid, so an admin can find them here. */
+  createdBy: z.string(),
   expiresAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
   lastUsedAt: z.string().nullable(),

@@ -9,6 +9,7 @@
 import { readlinkSync } from 'node:fs';
 import type { Entity } from './entity.ts';
 import type { RawEvent } from './event.ts';
+import { parseExeLink } from './sensors/procfs-parse.ts';
 
 /** What the gate needs of an enforcing profile: the executable paths it allows. */
 export interface ExecPolicy {
@@ -53,7 +54,7 @@ export function executablePathOf(reported: string | undefined, resolved: () => s
 /** `/proc/PID/exe` as the process sees it, without a ` (deleted)` suffix; undefined once the process is gone. */
 export function readExecutableLink(pid: number): string | undefined {
   try {
-    return readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, '');
+    return parseExeLink(readlinkSync(`/proc/${pid}/exe`)).path;
   } catch {
     return undefined;
   }

@@ -51,6 +51,14 @@ describe('worker analysis', { timeout: 30_000 }, () => {
     pool.release!(whole);
   });
 
+  it("answers each of many files sent in one turn (one message each way) with that file's own result", async () => {
+    // Alternate a miner script and a clean text so that a result given to the wrong file would show.
+    const clean = Buffer.from('listen 8080\nworkers 4\n');
+    const files = Array.from({ length: 60 }, (_, n) => fileOf(Buffer.concat([n % 2 === 0 ? miner : clean, Buffer.from(`# ${n}\n`)]), `etc/app/${n}.sh`));
+    const results = await Promise.all(files.map((file) => pool.analyze(file, ids)));
+    results.forEach((result, n) => assert.equal(result.signals.length > 0, n % 2 === 0, files[n]!.entry.path));
+  });
+
   it('sends a file too large for the slab as a copy', async () => {
     assert.equal(pool.reserve!(limits.maxAnalyzedFileBytes + 1, limits), undefined);
     const big = Buffer.concat([program, Buffer.alloc(limits.maxAnalyzedFileBytes + 1 - program.length)]);

@@ -1,9 +1,13 @@
 /** The scan progress bar: layers and bytes on stderr, only on a terminal and never with machine output. */
-import cliProgress from 'cli-progress';
+import { lazyRequire } from '../platform/lazy-require.ts';
 import type { ScanProgress } from '../scan/scan-image.ts';
+
+// Loaded for a terminal only: machine output and CI logs never draw the bar.
+const progressBars = lazyRequire<typeof import('cli-progress')>('cli-progress');
 
 export function terminalScanProgress(stream: NodeJS.WriteStream): ScanProgress | undefined {
   if (!stream.isTTY) return undefined;
+  const cliProgress = progressBars();
   const bar = new cliProgress.SingleBar(
     { stream, format: '{image} [{bar}] layers {layers} | {mb} MB read', hideCursor: true, clearOnComplete: true, etaBuffer: 20 },
     cliProgress.Presets.shades_classic,

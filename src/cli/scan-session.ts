@@ -6,13 +6,13 @@ import { availableParallelism } from 'node:os';
 import { fileAnalyzers } from '../scan/analyzers/index.ts';
 import { inlineAnalysis, memoisedAnalysis } from '../scan/file-analysis.ts';
 import type { ImageSource, SourceContext } from '../scan/image-source.ts';
-import { noLayerCache, sqlLayerCache } from '../scan/layer-cache.ts';
+import { noLayerCache } from '../scan/layer-cache.ts';
 import { rulesetVersion } from '../scan/ruleset-version.ts';
 import { scanImage, type ScanProgress } from '../scan/scan-image.ts';
 import type { ScanReport } from '../scan/scan-report.ts';
 import { workerAnalysis } from '../scan/worker-analysis.ts';
 import { loadSignatures } from '../signatures/load-signatures.ts';
-import { openStore } from '../store/open-store.ts';
+import { openLayerCache } from '../store/open-layer-cache.ts';
 import type { Config } from './config.ts';
 import { toolVersion } from './tool-version.ts';
 
@@ -32,20 +32,20 @@ export async function runScanSession(options: ScanSessionOptions, sources: Async
   const signatures = await loadSignatures(signatureDirs);
   const analyzers = Object.values(fileAnalyzers);
   const ruleset = rulesetVersion(signatures, analyzers, config.limits);
-  const db = options.useCache ? await openStore(options.dataHome) : undefined;
+  const openCache = options.useCache ? await openLayerCache(options.dataHome, ruleset, Date.now) : undefined;
   const report: ScanReport = { tool: { name: 'nomine', version: toolVersion() }, ruleset, images: [] };
   // One worker per core: the layer stream (decompression, tar, SHA-256) is light beside rule matching, and on two
   // cores two workers scanned the benchmark image 1.4x faster than one.
   const workers = config.scan.workers ?? Math.min(4, availableParallelism());
   const analysis = memoisedAnalysis(workers > 0 ? workerAnalysis(workers, { signatureDirs, signatureVersion: signatures.version }) : inlineAnalysis(analyzers, signatures));
   try {
-    const cache = db ? sqlLayerCache(db, ruleset, Date.now) : noLayerCache;
+    const cache = openCache ?? noLayerCache;
     for await (const source of sources) {
       report.images.push(await scanImage(source, { analyzers, analysis, signatures, cache, context, now: Date.now, ...(options.progress ? { progress: options.progress } : {}) }));
     }
   } finally {
     await analysis.close();
-    await db?.destroy();
+    await openCache?.close();
   }
   return report;
 }

@@ -24,11 +24,14 @@ export interface AnalysisRequest {
   analyzerIds: string[];
 }
 
-/** What the pool sends: the slab (once, before the first request naming it), or a request. */
-export type PoolMessage = { slab: SharedArrayBuffer } | AnalysisRequest;
+/**
+ * What the pool sends: the slab (once, before the first request naming it), or the requests gathered since its
+ * last message (one message per batch: a layer of small files costs one round trip per batch, not per file).
+ */
+export type PoolMessage = { slab: SharedArrayBuffer } | { requests: AnalysisRequest[] };
 
-/** What a worker answers. */
-export type WorkerMessage = { ready: true } | { failed: string } | { id: number; result: AnalysisResult };
+/** What a worker answers: once ready (or not), then the results of each batch in one message. */
+export type WorkerMessage = { ready: true } | { failed: string } | { results: { id: number; result: AnalysisResult }[] };
 
 const data = workerData as AnalysisWorkerData;
 const port = parentPort!;
@@ -56,12 +59,13 @@ try {
       slab = message.slab;
       return;
     }
-    const { file: sent, analyzerIds } = message;
-    const { entry, truncated, sha256, layer } = sent;
-    const file: FileContent = { entry, truncated, sha256, layer, bytes: contentOf(sent) };
-    const result = await runAnalyzers(analyzerIds.map((id) => analyzers.get(id)!), file, signatures);
-    const reply: WorkerMessage = { id: message.id, result };
-    port.postMessage(reply);
+    const results: { id: number; result: AnalysisResult }[] = [];
+    for (const { id, file: sent, analyzerIds } of message.requests) {
+      const { entry, truncated, sha256, layer } = sent;
+      const file: FileContent = { entry, truncated, sha256, layer, bytes: contentOf(sent) };
+      results.push({ id, result: await runAnalyzers(analyzerIds.map((analyzerId) => analyzers.get(analyzerId)!), file, signatures) });
+    }
+    port.postMessage({ results } satisfies WorkerMessage);
   });
   port.postMessage({ ready: true } satisfies WorkerMessage);
 } catch (error) {

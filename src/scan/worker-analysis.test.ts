@@ -51,7 +51,7 @@ describe('worker analysis', { timeout: 30_000 }, () => {
     pool.release!(whole);
   });
 
-  it("answers each of many files in flight at once with that file's own result", async () => {
+  it("answers each of many files sent in one turn (one message each way) with that file's own result", async () => {
     // Alternate a miner script and a clean text so that a result given to the wrong file would show.
     const clean = Buffer.from('listen 8080\nworkers 4\n');
     const files = Array.from({ length: 60 }, (_, n) => fileOf(Buffer.concat([n % 2 === 0 ? miner : clean, Buffer.from(`# ${n}\n`)]), `etc/app/${n}.sh`));

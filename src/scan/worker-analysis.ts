@@ -8,7 +8,7 @@ import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { NomineError } from '../core/errors.ts';
 import { loadedBundle } from '../signatures/load-signatures.ts';
-import type { AnalysisRequest, AnalysisWorkerData, WorkerMessage } from './analysis-worker.ts';
+import type { AnalysisRequest, AnalysisWorkerData, PoolMessage, WorkerMessage } from './analysis-worker.ts';
 import type { AnalysisResult, FileAnalysis } from './file-analysis.ts';
 import { SharedSlab, type SlabRegion } from './shared-slab.ts';
 
@@ -43,6 +43,8 @@ interface Pending {
 interface PooledWorker {
   worker: Worker;
   pending: Map<number, Pending>;
+  /** Requests not yet sent: they go as one message once this turn of the event loop is over (see send). */
+  outbox: AnalysisRequest[];
   /** Whether the worker has been sent the slab (once; later requests name regions of it). */
   hasSlab: boolean;
   /** Why the worker is gone, once it is: no more files go to it. */
@@ -128,10 +130,10 @@ export function workerAnalysis(size: number, data: AnalysisWorkerData): FileAnal
         return await new Promise<AnalysisResult>((resolve, reject) => {
           target.pending.set(id, { resolve, reject });
           if (region && slab && !target.hasSlab) {
-            target.worker.postMessage({ slab: slab.buffer });
+            target.worker.postMessage({ slab: slab.buffer } satisfies PoolMessage);
             target.hasSlab = true;
           }
-          target.worker.postMessage(request);
+          send(target, request);
         });
       } finally {
         release(file.bytes);
@@ -146,10 +148,24 @@ export function workerAnalysis(size: number, data: AnalysisWorkerData): FileAnal
   };
 }
 
+/**
+ * Queues a request for `pooled`: the requests made in one turn of the event loop (a decompressed chunk holds many
+ * small files) go as one message, which the worker answers with one. Per file, a message each way cost more than
+ * analysing a small text file. A worker that has failed is not written to: its requests were rejected already.
+ */
+function send(pooled: PooledWorker, request: AnalysisRequest): void {
+  if (pooled.outbox.push(request) > 1) return;
+  setImmediate(() => {
+    const requests = pooled.outbox;
+    pooled.outbox = [];
+    if (!pooled.failure) pooled.worker.postMessage({ requests } satisfies PoolMessage);
+  });
+}
+
 function startWorker(index: number, data: AnalysisWorkerData): Promise<PooledWorker> {
   return new Promise((resolve, reject) => {
     const worker = createWorker(data);
-    const pooled: PooledWorker = { worker, pending: new Map(), hasSlab: false };
+    const pooled: PooledWorker = { worker, pending: new Map(), outbox: [], hasSlab: false };
     const failAll = (error: Error) => {
       pooled.failure ??= error;
       for (const { reject: rejectFile } of pooled.pending.values()) rejectFile(error);
@@ -159,9 +175,11 @@ function startWorker(index: number, data: AnalysisWorkerData): Promise<PooledWor
       if ('ready' in message) resolve(pooled);
       else if ('failed' in message) reject(new NomineError('internal', `analysis worker ${index} could not start: ${message.failed}`, 'scanner'));
       else {
-        const waiting = pooled.pending.get(message.id);
-        pooled.pending.delete(message.id);
-        waiting?.resolve(message.result);
+        for (const { id, result } of message.results) {
+          const waiting = pooled.pending.get(id);
+          pooled.pending.delete(id);
+          waiting?.resolve(result);
+        }
       }
     });
     worker.on('error', (error) => {

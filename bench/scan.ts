@@ -97,6 +97,12 @@ async function runFloor(image: BenchImage, tree: string, out: string): Promise<{
   return { extract, hash };
 }
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : Number(((sorted[middle - 1]! + sorted[middle]!) / 2).toFixed(2));
+}
+
 function combine(a: TimedRun, b: TimedRun): TimedRun {
   return { ...b, seconds: a.seconds + b.seconds, peakRssMb: Math.max(a.peakRssMb, b.peakRssMb), exitCode: a.exitCode || b.exitCode };
 }
@@ -194,8 +200,11 @@ async function main(): Promise<void> {
 
   const runs = Number(options.runs);
   if (!(Number.isInteger(runs) && runs >= 1)) throw new Error(`--runs must be a positive integer, got ${options.runs}`);
+  /** Every round's seconds per contender, in round order, for the paired ratios below. */
+  const rounds = new Map<string, number[]>();
   /** Keeps, per contender, the fastest of its rounds. */
   const keep = (contender: Contender) => {
+    rounds.set(contender.name, [...(rounds.get(contender.name) ?? []), contender.run.seconds]);
     const index = rows.findIndex((row) => row.name === contender.name);
     if (index === -1) rows.push(contender);
     else if (contender.run.seconds < rows[index]!.run.seconds) rows[index] = contender;
@@ -254,18 +263,31 @@ async function main(): Promise<void> {
   const seconds = (name: string) => rows.find((r) => r.name === name)?.run.seconds;
   const ratio = (a?: number, b?: number) => (a && b ? Number((b / a).toFixed(2)) : null);
   // Each ratio reads "how many times faster the first is": > 1 means nomine is faster.
-  const ratios = {
-    nomineVsFloor: ratio(seconds('nomine cold gzip'), seconds('floor: total')),
-    nomineUncompressedVsFloor: ratio(seconds('nomine cold'), seconds('floor: total')),
-    nomineVsYaraTree: ratio(seconds('nomine cold'), seconds('yara -r (tree)')),
-    nomineVsExtractPlusYara: ratio(seconds('nomine cold gzip'), seconds('tar -xzf + yara')),
-    nomineVsClamscanTree: ratio(seconds('nomine cold'), seconds('clamscan -r (tree)')),
-    nomineVsExtractPlusClamscan: ratio(seconds('nomine cold gzip'), seconds('tar -xzf + clamscan')),
-    warmVsCold: ratio(seconds('nomine warm'), seconds('nomine cold')),
+  const compared: Record<string, [string, string]> = {
+    nomineVsFloor: ['nomine cold gzip', 'floor: total'],
+    nomineUncompressedVsFloor: ['nomine cold', 'floor: total'],
+    nomineVsYaraTree: ['nomine cold', 'yara -r (tree)'],
+    nomineVsExtractPlusYara: ['nomine cold gzip', 'tar -xzf + yara'],
+    nomineVsClamscanTree: ['nomine cold', 'clamscan -r (tree)'],
+    nomineVsExtractPlusClamscan: ['nomine cold gzip', 'tar -xzf + clamscan'],
+    warmVsCold: ['nomine warm', 'nomine cold'],
   };
+  const ratios = Object.fromEntries(Object.entries(compared).map(([name, [a, b]]) => [name, ratio(seconds(a), seconds(b))]));
+  // The machine's speed drifts by a third within an hour, so fastest-against-fastest can pair a fast minute with a
+  // slow one. Each round runs every contender within a few minutes: its ratio compares like with like.
+  const paired = Object.fromEntries(
+    Object.entries(compared).map(([name, [a, b]]) => {
+      const [as, bs] = [rounds.get(a) ?? [], rounds.get(b) ?? []];
+      const perRound = as.slice(0, bs.length).map((value, index) => Number((bs[index]! / value).toFixed(2)));
+      return [name, perRound.length > 0 ? { median: median(perRound), perRound } : null];
+    }),
+  );
   const bytes = image.layerBytes;
   process.stdout.write(`\n${table(rows, bytes)}\n\nratios (x times faster than the second; >1 favours nomine):\n`);
-  for (const [name, value] of Object.entries(ratios)) process.stdout.write(`  ${name}: ${value ?? 'n/a'}\n`);
+  for (const [name, value] of Object.entries(ratios)) {
+    const pairs = paired[name];
+    process.stdout.write(`  ${name}: ${value ?? 'n/a'}${pairs ? ` (per round: ${pairs.perRound.join(', ')}; median ${pairs.median})` : ''}\n`);
+  }
   for (const note of notes) process.stdout.write(`note: ${note}\n`);
 
   const results = {
@@ -291,6 +313,7 @@ async function main(): Promise<void> {
       note: r.note,
     })),
     ratios,
+    pairedRatios: paired,
     notes: [
       ...notes,
       'MB/s is uncompressed layer bytes / wall seconds for every row; page cache warm for all (image just built or reused)',

@@ -32,20 +32,20 @@ export async function runScanSession(options: ScanSessionOptions, sources: Async
   const signatures = await loadSignatures(signatureDirs);
   const analyzers = Object.values(fileAnalyzers);
   const ruleset = rulesetVersion(signatures, analyzers, config.limits);
-  const openCache = options.useCache ? await openLayerCache(options.dataHome, ruleset, Date.now) : undefined;
+  const layerCache = options.useCache ? await openLayerCache(options.dataHome, ruleset, Date.now) : undefined;
   const report: ScanReport = { tool: { name: 'nomine', version: toolVersion() }, ruleset, images: [] };
   // One worker per core: the layer stream (decompression, tar, SHA-256) is light beside rule matching, and on two
   // cores two workers scanned the benchmark image 1.4x faster than one.
   const workers = config.scan.workers ?? Math.min(4, availableParallelism());
   const analysis = memoisedAnalysis(workers > 0 ? workerAnalysis(workers, { signatureDirs, signatureVersion: signatures.version }) : inlineAnalysis(analyzers, signatures));
   try {
-    const cache = openCache ?? noLayerCache;
+    const cache = layerCache ?? noLayerCache;
     for await (const source of sources) {
       report.images.push(await scanImage(source, { analyzers, analysis, signatures, cache, context, now: Date.now, ...(options.progress ? { progress: options.progress } : {}) }));
     }
   } finally {
     await analysis.close();
-    await openCache?.close();
+    await layerCache?.close();
   }
   return report;
 }

@@ -5,10 +5,9 @@
  * which creates the table for the next scan.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { NomineError } from '../core/errors.ts';
+import type SQLite from 'better-sqlite3';
 import { sqlLayerCache, sqliteLayerCache, type LayerCache } from '../scan/layer-cache.ts';
-import { openSqliteFile } from './sqlite-file.ts';
+import { openStoreFile, storeFileIn } from './sqlite-file.ts';
 import { storeLocationOf } from './store-location.ts';
 
 export interface OpenLayerCache extends LayerCache {
@@ -17,18 +16,10 @@ export interface OpenLayerCache extends LayerCache {
 
 export async function openLayerCache(dataHome: string, ruleset: string, now: () => number): Promise<OpenLayerCache> {
   const location = storeLocationOf(dataHome);
-  const file = location.kind === 'sqlite' ? join(location.home, 'nomine.db') : undefined;
+  const file = location.kind === 'sqlite' ? storeFileIn(location.home) : undefined;
   if (file && existsSync(file)) {
-    let sqlite;
-    try {
-      sqlite = openSqliteFile(file);
-    } catch (error) {
-      throw new NomineError('invalid-input', `cannot open the store: ${(error as Error).message}`, file, { cause: error });
-    }
-    if (hasLayerCacheTable(sqlite)) {
-      const opened = sqlite;
-      return { ...sqliteLayerCache(opened, ruleset, now), close: async () => void opened.close() };
-    }
+    const sqlite = openStoreFile(file);
+    if (hasLayerCacheTable(sqlite)) return { ...sqliteLayerCache(sqlite, ruleset, now), close: async () => void sqlite.close() };
     sqlite.close();
   }
   const { openStore } = await import('./open-store.ts');
@@ -36,7 +27,7 @@ export async function openLayerCache(dataHome: string, ruleset: string, now: () 
   return { ...sqlLayerCache(db, ruleset, now), close: () => db.destroy() };
 }
 
-function hasLayerCacheTable(sqlite: ReturnType<typeof openSqliteFile>): boolean {
+function hasLayerCacheTable(sqlite: SQLite.Database): boolean {
   try {
     return sqlite.prepare("select 1 from sqlite_master where type = 'table' and name = 'layer_cache'").get() !== undefined;
   } catch {

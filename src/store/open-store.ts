@@ -2,9 +2,7 @@
  * The store: one kysely database, migrated on open. Embedded SQLite in the data directory by default, or PostgreSQL
  * when the target is a `postgres://` URL (the console's clusters); the same migrations and queries run on both.
  */
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql, type MigrationProvider } from 'kysely';
 import { NomineError } from '../core/errors.ts';
 import { ensureDataHome } from '../platform/data-home.ts';
@@ -12,7 +10,7 @@ import { migrations } from './migrations.ts';
 import { serverMigrations } from './migrations-server.ts';
 import type { PostgresStoreOptions } from './postgres-dialect.ts';
 import { postgresFailure } from './postgres-failure.ts';
-import { openSqliteFile } from './sqlite-file.ts';
+import { openStoreFile, storeFileIn } from './sqlite-file.ts';
 import { SqliteWorkerDialect } from './sqlite-worker-dialect.ts';
 import { redactUrl, storeLocationOf, type StoreLocation } from './store-location.ts';
 import type { Database } from './schema.ts';
@@ -39,7 +37,7 @@ export async function openStore(target: string | StoreLocation, options: StoreOp
 }
 
 async function openSqliteWorker(dataHome: string): Promise<Kysely<Database>> {
-  const file = join(ensureDataHome(dataHome), 'nomine.db');
+  const file = storeFileIn(ensureDataHome(dataHome));
   const db = new Kysely<Database>({ dialect: new SqliteWorkerDialect(file) });
   try {
     await sql`select 1`.execute(db);
@@ -51,14 +49,8 @@ async function openSqliteWorker(dataHome: string): Promise<Kysely<Database>> {
 }
 
 async function openSqlite(dataHome: string): Promise<Kysely<Database>> {
-  const file = join(ensureDataHome(dataHome), 'nomine.db');
-  let sqlite: SQLite.Database;
-  try {
-    sqlite = openSqliteFile(file);
-  } catch (error) {
-    throw new NomineError('invalid-input', `cannot open the store: ${(error as Error).message}`, file, { cause: error });
-  }
-  return migrated(new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), file);
+  const file = storeFileIn(ensureDataHome(dataHome));
+  return migrated(new Kysely<Database>({ dialect: new SqliteDialect({ database: openStoreFile(file) }) }), file);
 }
 
 async function openPostgres(url: string, options: StoreOptions): Promise<Kysely<Database>> {

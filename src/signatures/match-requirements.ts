@@ -537,6 +537,8 @@ export function hasRun(bytes: Uint8Array, chars: Uint8Array, minLength: number):
  * class it must contain. */
 interface TokenTable {
   table: Uint32Array;
+  /** 1 for an edge byte: a run's extent is found with this alone, its classes read only when it is long enough. */
+  edge: Uint8Array;
   stride: number;
   checks: { token: TokenRequirement; charsBit: number; mustBits: number }[];
 }
@@ -563,7 +565,8 @@ function tokenTable(tokens: readonly TokenRequirement[]): TokenTable | undefined
     if (charsBit === undefined) break;
     checks.push({ token, charsBit, mustBits });
   }
-  if (checks.length === tokens.length) compiled = { table, stride: Math.min(...tokens.map((token) => token.minLength)), checks };
+  const edge = Uint8Array.from(tokens[0]!.edge, (flag) => (flag ? 1 : 0));
+  if (checks.length === tokens.length) compiled = { table, edge, stride: Math.min(...tokens.map((token) => token.minLength)), checks };
   tokenTables.set(tokens, compiled);
   return compiled;
 }
@@ -578,33 +581,32 @@ export function findTokens(bytes: Uint8Array, tokens: readonly TokenRequirement[
   if (tokens.length === 0) return found;
   const compiled = tokenTable(tokens);
   if (!compiled) return new Set(tokens);
-  const { table, stride, checks } = compiled;
+  const { table, edge, stride, checks } = compiled;
   const n = bytes.length;
   let probe = stride - 1;
   while (probe < n && found.size < checks.length) {
-    let bits = table[bytes[probe]!]!;
-    if ((bits & 1) === 0) {
+    if (edge[bytes[probe]!] === 0) {
       probe += stride;
       continue;
     }
-    // The whole run around the probe, with what all its bytes share (all) and what any of them has (any).
-    let all = bits;
-    let any = bits;
+    // The whole run around the probe; most are words or code bytes shorter than any token, passed over unread.
     let start = probe;
-    while (start > 0 && ((bits = table[bytes[start - 1]!]!) & 1) !== 0) {
-      start--;
-      all &= bits;
-      any |= bits;
-    }
+    while (start > 0 && edge[bytes[start - 1]!] !== 0) start--;
     let end = probe + 1;
-    while (end < n && ((bits = table[bytes[end]!]!) & 1) !== 0) {
-      end++;
-      all &= bits;
-      any |= bits;
-    }
+    while (end < n && edge[bytes[end]!] !== 0) end++;
     const length = end - start;
-    for (const { token, charsBit, mustBits } of checks) {
-      if (length >= token.minLength && length <= token.maxLength && (all & charsBit) !== 0 && (any & mustBits) === mustBits) found.add(token);
+    if (length >= stride) {
+      // What all its bytes share (all) and what any of them has (any).
+      let all = -1;
+      let any = 0;
+      for (let at = start; at < end; at++) {
+        const bits = table[bytes[at]!]!;
+        all &= bits;
+        any |= bits;
+      }
+      for (const { token, charsBit, mustBits } of checks) {
+        if (length >= token.minLength && length <= token.maxLength && (all & charsBit) !== 0 && (any & mustBits) === mustBits) found.add(token);
+      }
     }
     probe = end + stride;
   }

@@ -4,6 +4,7 @@
  * parser returns a reason instead of throwing. When the content is only a prefix of the file (`truncated`),
  * structures beyond it are reported as unavailable, not as malformed.
  */
+import type { FileContent } from '../layer-entry.ts';
 
 export interface ElfSection {
   name: string;
@@ -231,4 +232,13 @@ export function parseElf(bytes: Uint8Array, truncated = false): ElfParseResult {
     if (error instanceof BeyondPrefix) return { ok: false, malformed: false, reason: `${error.message} lies beyond the analyzed prefix` };
     return { ok: false, malformed: true, reason: error instanceof Error ? error.message : String(error) };
   }
+}
+
+const parsedFiles = new WeakMap<FileContent, ElfParseResult>();
+
+/** parseElf of a file's content, once per content object: the ELF, entropy and packer analyzers read the same headers. */
+export function parseFileElf(file: FileContent): ElfParseResult {
+  let parsed = parsedFiles.get(file);
+  if (!parsed) parsedFiles.set(file, (parsed = parseElf(file.bytes, file.truncated)));
+  return parsed;
 }

@@ -5,7 +5,7 @@
  */
 import type { FileAnalyzer } from '../file-analyzer.ts';
 import type { Signal } from '../signal.ts';
-import { parseElf } from './elf-file.ts';
+import { parseFileElf } from './elf-file.ts';
 import { isElf } from './executable-kind.ts';
 import { fileLocation } from './file-location.ts';
 
@@ -18,7 +18,7 @@ export const elfProperties: FileAnalyzer = {
   wants: (file) => file.entry.type === 'file' && isElf(file.head),
   analyze(file) {
     const location = fileLocation(file);
-    const parsed = parseElf(file.bytes, file.truncated);
+    const parsed = parseFileElf(file);
     if (!parsed.ok) {
       if (!parsed.malformed) return [];
       return [{ analyzer: 'elf', rule: 'elf.malformed', strength: 'weak', summary: `malformed ELF: ${parsed.reason}`, location }];

@@ -6,7 +6,7 @@
  */
 import type { FileAnalyzer } from '../file-analyzer.ts';
 import type { Signal } from '../signal.ts';
-import { parseElf, SHF_COMPRESSED, SHT_NOBITS } from './elf-file.ts';
+import { parseFileElf, SHF_COMPRESSED, SHT_NOBITS } from './elf-file.ts';
 import { isElf } from './executable-kind.ts';
 import { fileLocation } from './file-location.ts';
 import { shannonEntropy } from './shannon-entropy.ts';
@@ -27,7 +27,7 @@ export const entropy: FileAnalyzer = {
   analyze(file) {
     const location = fileLocation(file);
     const signals: Signal[] = [];
-    const parsed = parseElf(file.bytes, file.truncated);
+    const parsed = parseFileElf(file);
     // Sections localise randomness better; the whole file is measured when there are none (UPX and sstrip leave none).
     const hasSections = parsed.ok && parsed.elf.sections.length > 0;
     if (!hasSections && file.bytes.length >= minEntropyBytes) {

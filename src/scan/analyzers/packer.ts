@@ -6,7 +6,7 @@
  */
 import type { FileAnalyzer } from '../file-analyzer.ts';
 import type { Signal } from '../signal.ts';
-import { parseElf } from './elf-file.ts';
+import { parseFileElf } from './elf-file.ts';
 import { hasMarker } from './content-scan.ts';
 import { executableKind } from './executable-kind.ts';
 import { fileLocation } from './file-location.ts';
@@ -42,7 +42,7 @@ export const packer: FileAnalyzer = {
     const signals: Signal[] = [];
     const hasMagic = has('upxMagic');
     const hasUpxText = has('upxInfo') || has('upxId');
-    const parsed = parseElf(bytes, file.truncated);
+    const parsed = parseFileElf(file);
     const sectionPackers = parsed.ok
       ? [...new Set(parsed.elf.sections.map((s) => packerSections[s.name]).filter((p): p is string => p !== undefined))]
       : [];

@@ -1,6 +1,6 @@
 /** Shannon entropy in bits per byte (0 for constant data, 8 for uniformly random bytes such as ciphertext). */
-const sampleBlock = 16 * 1024;
-const maxSampledBytes = 256 * 1024;
+const sampleBlock = 4 * 1024;
+const maxSampledBytes = 64 * 1024;
 
 /**
  * Adds the byte values of bytes[from, to) to `counts`. Reads aligned 32-bit words into four tables: one table
@@ -32,8 +32,9 @@ export function shannonEntropy(bytes: Uint8Array, start = 0, end = bytes.length)
   if (length <= 0) return 0;
   const counts = new Uint32Array(256);
   const spare = [new Uint32Array(256), new Uint32Array(256), new Uint32Array(256)];
-  // Past 256 KiB, sixteen evenly spread 16 KiB blocks estimate the distribution well (256 symbols, 256 Ki samples):
-  // entropy is a weak signal, and counting every byte of every large section cost more than hashing it.
+  // Past 64 KiB, sixteen evenly spread 4 KiB blocks estimate the distribution well (256 symbols, 64 Ki samples: the
+  // estimate's bias is under 0.003 bits): entropy is a weak signal, and counting every byte of every large section
+  // cost nearly as much as hashing it.
   const blocks = length <= maxSampledBytes ? 1 : maxSampledBytes / sampleBlock;
   const blockLength = blocks === 1 ? length : sampleBlock;
   const stride = blocks === 1 ? 0 : Math.floor((length - sampleBlock) / (blocks - 1));

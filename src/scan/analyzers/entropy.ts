@@ -22,7 +22,7 @@ function isCompressedByDesign(name: string, flags: number): boolean {
 
 export const entropy: FileAnalyzer = {
   id: 'entropy',
-  version: 1,
+  version: 2,
   wants: (file) => file.entry.type === 'file' && file.entry.size >= minEntropyBytes && isElf(file.head),
   analyze(file) {
     const location = fileLocation(file);

@@ -90,11 +90,15 @@ function chooseRules(scratch: string): { yara: string[]; clamscan: string[]; not
   return { yara: yaraOk ? own : fallback, clamscan: clamOk ? own : fallback, notes };
 }
 
-async function runFloor(image: BenchImage, tree: string, out: string): Promise<{ extract: TimedRun; hash: TimedRun }> {
+/** The floor's first half, and the first step of every peer: the gzip layers extracted into `tree`. */
+function runExtract(image: BenchImage, tree: string, out: string): Promise<TimedRun> {
   const untar = image.gzipLayers.map((layer) => `tar -xzf '${layer}' -C '${tree}'`).join(' && ');
-  const extract = await timedRun('bash', ['-c', untar], join(out, 'floor-extract.out'));
-  const hash = await timedRun('bash', ['-c', `find '${tree}' -type f -print0 | xargs -0 sha256sum`], join(out, 'floor-hash.out'));
-  return { extract, hash };
+  return timedRun('bash', ['-c', untar], join(out, 'floor-extract.out'));
+}
+
+/** The floor's second half: SHA-256 of every extracted file. */
+function runHash(tree: string, out: string): Promise<TimedRun> {
+  return timedRun('bash', ['-c', `find '${tree}' -type f -print0 | xargs -0 sha256sum`], join(out, 'floor-hash.out'));
 }
 
 function median(values: readonly number[]): number {
@@ -216,15 +220,24 @@ async function main(): Promise<void> {
   try {
     for (let round = 1; round <= runs; round++) {
       const of = runs > 1 ? ` (round ${round} of ${runs})` : '';
+      const tree = join(scratch, 'tree');
+      const nomineGzip = async () => {
+        const gzipHome = mkdtempSync(join(scratch, 'home-gz-'));
+        log(`nomine cold on the gzip-layer docker-archive${of}`);
+        keep(await runNomine(`docker-archive:${image.gzipArchive}`, gzipHome, out, 'nomine cold gzip', image));
+        rmSync(gzipHome, { recursive: true, force: true });
+      };
+      // nomine's gzip scan and extract + yara run back to back, in turn first (ABBA): the machine's speed drifts
+      // within minutes, and a steady drift then favours neither side over the rounds.
+      const nomineFirst = round % 2 === 0;
+      if (!cliProblem && nomineFirst) await nomineGzip();
+      let extract: TimedRun | undefined;
       if (!options['skip-peers']) {
-        const tree = join(scratch, 'tree');
         rmSync(tree, { recursive: true, force: true });
         mkdirSync(tree);
-        log(`floor: tar -xzf of the gzip layers, then sha256sum of every file${of}`);
-        const floor = await runFloor(image, tree, out);
-        keep({ name: 'floor: tar -xzf', run: floor.extract });
-        keep({ name: 'floor: sha256sum', run: floor.hash });
-        keep({ name: 'floor: total', run: combine(floor.extract, floor.hash) });
+        log(`floor: tar -xzf of the gzip layers${of}`);
+        extract = await runExtract(image, tree, out);
+        keep({ name: 'floor: tar -xzf', run: extract });
         applyWhiteouts(tree);
 
         log(`yara -r with ${rules.yara.map((f) => relative(repoRoot, f)).join(', ')}${of}`);
@@ -232,14 +245,21 @@ async function main(): Promise<void> {
         const yaraText = readFileSync(yara.stdoutPath, 'utf8');
         const yaraFiles = new Set(yaraText.split('\n').filter(Boolean).map((l) => l.slice(l.indexOf(' ') + 1)));
         keep({ name: 'yara -r (tree)', run: yara, findings: yaraFiles.size, plantedFound: plantedIn(yaraText, image) });
-        keep({ name: 'tar -xzf + yara', run: combine(floor.extract, yara) });
+        keep({ name: 'tar -xzf + yara', run: combine(extract, yara) });
+      }
+      if (!cliProblem && !nomineFirst) await nomineGzip();
+      if (extract) {
+        log(`floor: sha256sum of every extracted file${of}`);
+        const hash = await runHash(tree, out);
+        keep({ name: 'floor: sha256sum', run: hash });
+        keep({ name: 'floor: total', run: combine(extract, hash) });
 
         log(`clamscan -r with ${rules.clamscan.map((f) => relative(repoRoot, f)).join(', ')}${of}`);
         const clam = await timedRun('clamscan', ['--no-summary', '-i', '-r', ...rules.clamscan.flatMap((f) => ['-d', f]), tree], join(out, 'clamscan.out'));
         const clamText = readFileSync(clam.stdoutPath, 'utf8');
         const clamFound = clamText.split('\n').filter((l) => l.endsWith(' FOUND'));
         keep({ name: 'clamscan -r (tree)', run: clam, findings: clamFound.length, plantedFound: plantedIn(clamText, image) });
-        keep({ name: 'tar -xzf + clamscan', run: combine(floor.extract, clam) });
+        keep({ name: 'tar -xzf + clamscan', run: combine(extract, clam) });
         rmSync(tree, { recursive: true, force: true });
       }
 
@@ -249,11 +269,7 @@ async function main(): Promise<void> {
         keep(await runNomine(`docker-archive:${image.archive}`, home, out, 'nomine cold', image));
         log(`nomine warm (same NOMINE_HOME: layer cache)${of}`);
         keep(await runNomine(`docker-archive:${image.archive}`, home, out, 'nomine warm', image));
-        const gzipHome = mkdtempSync(join(scratch, 'home-gz-'));
-        log(`nomine cold on the gzip-layer docker-archive${of}`);
-        keep(await runNomine(`docker-archive:${image.gzipArchive}`, gzipHome, out, 'nomine cold gzip', image));
         rmSync(home, { recursive: true, force: true });
-        rmSync(gzipHome, { recursive: true, force: true });
       }
     }
   } finally {
@@ -314,10 +330,12 @@ async function main(): Promise<void> {
     })),
     ratios,
     pairedRatios: paired,
+    /** Seconds of every round per contender, in round order. */
+    rounds: Object.fromEntries(rounds),
     notes: [
       ...notes,
       'MB/s is uncompressed layer bytes / wall seconds for every row; page cache warm for all (image just built or reused)',
-      ...(runs > 1 ? [`every row is the fastest of ${runs} rounds, each round running every contender in turn`] : []),
+      ...(runs > 1 ? [`every row is the fastest of ${runs} rounds, each round running every contender in turn; nomine's gzip scan and extract + yara back to back, nomine first in even rounds`] : []),
       'floor and peers run on the gzip layers; yara uses its default thread count, clamscan is single-threaded and stops at the first match per file',
     ],
   };

@@ -4,12 +4,15 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { NomineError } from '../core/errors.ts';
 import { severities } from '../core/severity.ts';
+import { lazyRequire } from '../platform/lazy-require.ts';
 import { defaultLimits, type Limits } from '../platform/limits.ts';
 import { scanReporters } from '../report/scan-reporters.ts';
+
+// Loaded only when there is a config file to read.
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
 const formats = Object.keys(scanReporters) as [keyof typeof scanReporters, ...(keyof typeof scanReporters)[]];
 
@@ -57,7 +60,7 @@ function readConfigFile(file: string): z.infer<typeof configSchema> {
   }
   let data: unknown;
   try {
-    data = parseYaml(text) ?? {};
+    data = yaml().parse(text) ?? {};
   } catch (error) {
     throw new NomineError('invalid-input', `config file is not valid YAML: ${(error as Error).message}`, file, { cause: error });
   }

@@ -3,6 +3,7 @@
  * stream of image sources, so `nomine scan` and `nomine probe --scan-registries` scan the same way.
  */
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { fileAnalyzers } from '../scan/analyzers/index.ts';
 import { inlineAnalysis, memoisedAnalysis } from '../scan/file-analysis.ts';
 import type { ImageSource, SourceContext } from '../scan/image-source.ts';
@@ -29,7 +30,7 @@ export interface ScanSessionOptions {
 export async function runScanSession(options: ScanSessionOptions, sources: AsyncIterable<ImageSource>): Promise<ScanReport> {
   const { config, context } = options;
   const signatureDirs = [...config.signatures.dirs, ...(options.extraSignatureDirs ?? [])];
-  const signatures = await loadSignatures(signatureDirs);
+  const signatures = await loadSignatures(signatureDirs, { parsedCacheDir: join(options.dataHome, 'signature-cache') });
   const analyzers = Object.values(fileAnalyzers);
   const ruleset = rulesetVersion(signatures, analyzers, config.limits);
   const layerCache = options.useCache ? await openLayerCache(options.dataHome, ruleset, Date.now) : undefined;

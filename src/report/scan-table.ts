@@ -1,9 +1,12 @@
 /** The terminal table for `nomine scan`: per image a summary line, then one row per flagged file with its why. */
-import Table from 'cli-table3';
 import pc from 'picocolors';
 import type { Severity } from '../core/severity.ts';
+import { lazyRequire } from '../platform/lazy-require.ts';
 import type { ScanReport } from '../scan/scan-report.ts';
 import type { Reporter } from './reporter.ts';
+
+// Loaded when a table is printed: --json and SARIF runs never need it.
+const Table = lazyRequire<typeof import('cli-table3')>('cli-table3');
 
 function paint(severity: Severity, color: boolean): string {
   if (!color) return severity.toUpperCase();
@@ -25,7 +28,7 @@ export const scanTableReporter: Reporter<ScanReport> = {
       if (image.error) out.push(`  ${color ? pc.red('error') : 'error'}: ${image.error.part ? `${image.error.part}: ` : ''}${image.error.message}`);
       if (image.findings.length === 0 && image.metadata.length === 0 && !image.error) out.push('  no miners found');
       if (image.findings.length > 0) {
-        const table = new Table({ head: ['severity', 'verdict', 'file', 'layer', 'why'], colWidths: [10, 12, 34, 17, 70], wordWrap: true, style: color ? { head: ['bold'] } : { head: [], border: [] } });
+        const table = new (Table())({ head: ['severity', 'verdict', 'file', 'layer', 'why'], colWidths: [10, 12, 34, 17, 70], wordWrap: true, style: color ? { head: ['bold'] } : { head: [], border: [] } });
         for (const finding of image.findings) {
           const where = finding.presentInFinalImage ? '' : ` (deleted by layer ${finding.removedBy?.layerIndex}: still shipped)`;
           table.push([

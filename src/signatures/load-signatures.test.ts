@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -124,3 +124,60 @@ describe('loadSignatures', () => {
     assert.equal(error.code, 'not-found');
   });
 });
+
+describe('loadSignatures with a parsed-file cache', () => {
+  const hashFile = (name: string) => `schemaVersion: 1\nkind: hashes\nhashes:\n  - sha256: ${sha}\n    name: ${name}\n    family: xmrig\n`;
+  const comparable = (s: Awaited<ReturnType<typeof loadSignatures>>) => ({
+    version: s.version,
+    hashes: [...s.hashes.values()],
+    keywords: s.keywords.map((list) => ({ ...list, matcher: list.matcher.source })),
+    ports: [...s.stratumPorts],
+    images: [...s.minerImages.values()],
+  });
+
+  it('loads the same signatures from cached entries as from parsing, one entry per data file', async () => {
+    const cacheDir = join(root, `cache-${counter++}`);
+    const dir = userDir({ 'iocs.yaml': hashFile('xmrig 6.21') });
+    const parsed = await loadSignatures([dir]);
+    const filling = await loadSignatures([dir], { parsedCacheDir: cacheDir });
+    const entries = readdirSync(cacheDir);
+    assert.equal(entries.length, 4, 'keywords, miner images and hashes of the built-ins, plus the user file');
+    const cached = await loadSignatures([dir], { parsedCacheDir: cacheDir });
+    assert.deepEqual(readdirSync(cacheDir), entries, 'a second load writes nothing new');
+    assert.deepEqual(comparable(filling), comparable(parsed));
+    assert.deepEqual(comparable(cached), comparable(parsed));
+  });
+
+  it('parses an edited file again instead of serving the entry of its old content', async () => {
+    const cacheDir = join(root, `cache-${counter++}`);
+    const dir = userDir({ 'iocs.yaml': hashFile('old name') });
+    await loadSignatures([dir], { parsedCacheDir: cacheDir });
+    writeFileSync(join(dir, 'iocs.yaml'), hashFile('new name'));
+    const signatures = await loadSignatures([dir], { parsedCacheDir: cacheDir });
+    assert.equal(signatures.hashes.get(sha)?.name, 'new name');
+  });
+
+  it('treats a damaged entry as a miss and writes it again', async () => {
+    const cacheDir = join(root, `cache-${counter++}`);
+    const dir = userDir({ 'iocs.yaml': hashFile('xmrig 6.21') });
+    await loadSignatures([dir], { parsedCacheDir: cacheDir });
+    for (const entry of readdirSync(cacheDir)) writeFileSync(join(cacheDir, entry), entry.charCodeAt(0) % 2 ? '{"trunc' : '[1, 2]');
+    const signatures = await loadSignatures([dir], { parsedCacheDir: cacheDir });
+    assert.equal(signatures.hashes.get(sha)?.name, 'xmrig 6.21');
+    assert.ok(signatures.minerImages.has('kannix/monero-miner'));
+    for (const entry of readdirSync(cacheDir)) assert.equal(typeof (JSON.parse(readFileSync(join(cacheDir, entry), 'utf8')) as { kind: unknown }).kind, 'string');
+  });
+
+  it('loads when the cache directory cannot be created, and still names the line of an invalid file', async () => {
+    const blocked = join(root, `blocked-${counter++}`);
+    writeFileSync(blocked, 'a file where the cache directory would go');
+    const dir = userDir({ 'iocs.yaml': hashFile('xmrig 6.21') });
+    const signatures = await loadSignatures([dir], { parsedCacheDir: join(blocked, 'cache') });
+    assert.equal(signatures.hashes.get(sha)?.name, 'xmrig 6.21');
+    const broken = userDir({ 'bad.yaml': 'schemaVersion: 1\nkind: hashes\nhashes:\n  - sha256: nothex\n    name: x\n    family: y\n' });
+    const cacheDir = join(root, `cache-${counter++}`);
+    await assert.rejects(loadSignatures([broken], { parsedCacheDir: cacheDir }), (error: NomineError) => error.part === `${join(broken, 'bad.yaml')}:4`);
+    await assert.rejects(loadSignatures([broken], { parsedCacheDir: cacheDir }), (error: NomineError) => error.part === `${join(broken, 'bad.yaml')}:4`, 'an invalid file is never cached');
+  });
+});
+

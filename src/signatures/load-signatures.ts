@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { NomineError, toNomineError } from '../core/errors.ts';
 import { fileAnalyzers } from '../scan/analyzers/index.ts';
 import { compileKeywordList } from './keyword-matcher.ts';
+import { parsedFileCache } from './parsed-file-cache.ts';
 import { parseSignatureFile } from './parse-signature-file.ts';
 import type { FuzzyEntry, HashEntry, KeywordList, MinerImage, Signatures } from './signatures.ts';
 import { signaturesFromBundle, type SignatureBundle } from './signature-bundle.ts';
@@ -73,7 +74,13 @@ async function readSignatureFile(path: string): Promise<string> {
   return readFile(path, 'utf8');
 }
 
-export async function loadSignatures(userDirs: string[] = []): Promise<Signatures> {
+export interface LoadSignaturesOptions {
+  /** Where parsed data files are kept by content (see parsed-file-cache.ts); without it, every file is parsed. */
+  parsedCacheDir?: string;
+}
+
+export async function loadSignatures(userDirs: string[] = [], options: LoadSignaturesOptions = {}): Promise<Signatures> {
+  const parsedCache = options.parsedCacheDir ? parsedFileCache(options.parsedCacheDir) : undefined;
   const byId = new Map<string, FoundFile>();
   for (const dir of [builtinSignaturesDir, ...userDirs]) {
     await requireDirectory(dir);
@@ -101,7 +108,11 @@ export async function loadSignatures(userDirs: string[] = []): Promise<Signature
       yaraFiles.push({ id: file.id, path: file.path, text: content });
       continue;
     }
-    const data = parseSignatureFile(file.path, content);
+    let data = parsedCache?.get(content);
+    if (!data) {
+      data = parseSignatureFile(file.path, content);
+      parsedCache?.set(content, data);
+    }
     switch (data.kind) {
       case 'hashes':
         for (const entry of data.hashes) hashes.set(entry.sha256, { ...entry, source: file.path });

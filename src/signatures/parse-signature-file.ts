@@ -3,10 +3,14 @@
  * `part` is `path:line`. JSON goes through the YAML parser too (JSON is YAML 1.2), which keeps node positions, so a
  * schema error points at the offending line in either format.
  */
-import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
 import type { z } from 'zod';
 import { NomineError } from '../core/errors.ts';
+import { lazyRequire } from '../platform/lazy-require.ts';
 import { signatureFile, type SignatureFile } from './schema.ts';
+
+// Loaded on first parse: a scan whose signature files are in the parsed-file cache never needs it.
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
 /** The line a zod issue's path points at in a YAML document, or the nearest enclosing node's line. */
 export function lineOfPath(doc: Document, counter: LineCounter, path: readonly PropertyKey[]): number | undefined {
@@ -26,6 +30,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 export function parseSignatureFile(path: string, content: string): SignatureFile {
+  const { LineCounter, isMap, isSeq, parseDocument } = yaml();
   const counter = new LineCounter();
   const doc = parseDocument(content, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];

@@ -108,7 +108,12 @@ function median(values: readonly number[]): number {
 }
 
 function combine(a: TimedRun, b: TimedRun): TimedRun {
-  return { ...b, seconds: a.seconds + b.seconds, peakRssMb: Math.max(a.peakRssMb, b.peakRssMb), exitCode: a.exitCode || b.exitCode };
+  return {
+    ...b,
+    seconds: a.seconds + b.seconds,
+    cpuSeconds: a.cpuSeconds + b.cpuSeconds,
+    stealSeconds: a.stealSeconds + b.stealSeconds,
+    peakRssMb: Math.max(a.peakRssMb, b.peakRssMb), exitCode: a.exitCode || b.exitCode };
 }
 
 async function runNomine(source: string, home: string, out: string, label: string, image: BenchImage): Promise<Contender> {
@@ -129,10 +134,12 @@ async function runNomine(source: string, home: string, out: string, label: strin
 }
 
 function table(rows: Contender[], bytes: number): string {
-  const header = ['contender', 'seconds', 'MB/s', 'peak RSS MB', 'findings', 'planted found', 'note'];
+  const header = ['contender', 'seconds', 'CPU s', 'steal s', 'MB/s', 'peak RSS MB', 'findings', 'planted found', 'note'];
   const lines = rows.map((r) => [
     r.name,
     r.run.seconds.toFixed(1),
+    r.run.cpuSeconds.toFixed(1),
+    r.run.stealSeconds.toFixed(1),
     mbPerSecond(bytes, r.run.seconds).toFixed(0),
     r.run.peakRssMb.toFixed(0),
     r.findings === undefined ? '-' : String(r.findings),
@@ -158,6 +165,8 @@ function nomineUnavailable(): string | undefined {
 interface ResultRow {
   name: string;
   seconds: number;
+  cpuSeconds?: number;
+  stealSeconds?: number;
   peakRssMb: number;
   exitCode: number;
   findings?: number;
@@ -176,7 +185,7 @@ function previousPeerRows(image: BenchImage): Contender[] {
     .filter((r) => !r.name.startsWith('nomine'))
     .map((r) => ({
       name: r.name,
-      run: { seconds: r.seconds, peakRssMb: r.peakRssMb, exitCode: r.exitCode, stdoutPath: '', stderrTail: '' },
+      run: { seconds: r.seconds, cpuSeconds: r.cpuSeconds ?? 0, stealSeconds: r.stealSeconds ?? 0, peakRssMb: r.peakRssMb, exitCode: r.exitCode, stdoutPath: '', stderrTail: '' },
       findings: r.findings,
       plantedFound: r.plantedFound,
       note: 'carried over from the previous run',
@@ -204,11 +213,13 @@ async function main(): Promise<void> {
 
   const runs = Number(options.runs);
   if (!(Number.isInteger(runs) && runs >= 1)) throw new Error(`--runs must be a positive integer, got ${options.runs}`);
-  /** Every round's seconds per contender, in round order, for the paired ratios below. */
-  const rounds = new Map<string, number[]>();
+  /** Every round per contender, in round order, for the paired ratios below. */
+  const rounds = new Map<string, { seconds: number; cpuSeconds: number; stealSeconds: number }[]>();
   /** Keeps, per contender, the fastest of its rounds. */
   const keep = (contender: Contender) => {
-    rounds.set(contender.name, [...(rounds.get(contender.name) ?? []), contender.run.seconds]);
+    const { seconds, cpuSeconds, stealSeconds } = contender.run;
+    const round = { seconds: Number(seconds.toFixed(2)), cpuSeconds: Number(cpuSeconds.toFixed(2)), stealSeconds: Number(stealSeconds.toFixed(2)) };
+    rounds.set(contender.name, [...(rounds.get(contender.name) ?? []), round]);
     const index = rows.findIndex((row) => row.name === contender.name);
     if (index === -1) rows.push(contender);
     else if (contender.run.seconds < rows[index]!.run.seconds) rows[index] = contender;
@@ -294,7 +305,7 @@ async function main(): Promise<void> {
   const paired = Object.fromEntries(
     Object.entries(compared).map(([name, [a, b]]) => {
       const [as, bs] = [rounds.get(a) ?? [], rounds.get(b) ?? []];
-      const perRound = as.slice(0, bs.length).map((value, index) => Number((bs[index]! / value).toFixed(2)));
+      const perRound = as.slice(0, bs.length).map((value, index) => Number((bs[index]!.seconds / value.seconds).toFixed(2)));
       return [name, perRound.length > 0 ? { median: median(perRound), perRound } : null];
     }),
   );
@@ -321,6 +332,8 @@ async function main(): Promise<void> {
     runs: rows.map((r) => ({
       name: r.name,
       seconds: Number(r.run.seconds.toFixed(2)),
+      cpuSeconds: Number(r.run.cpuSeconds.toFixed(2)),
+      stealSeconds: Number(r.run.stealSeconds.toFixed(2)),
       mbPerSecond: Number(mbPerSecond(bytes, r.run.seconds).toFixed(1)),
       peakRssMb: Number(r.run.peakRssMb.toFixed(1)),
       exitCode: r.run.exitCode,
@@ -330,7 +343,7 @@ async function main(): Promise<void> {
     })),
     ratios,
     pairedRatios: paired,
-    /** Seconds of every round per contender, in round order. */
+    /** Every round per contender, in round order: wall and CPU seconds, and the seconds the hypervisor stole. */
     rounds: Object.fromEntries(rounds),
     notes: [
       ...notes,

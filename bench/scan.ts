@@ -113,7 +113,9 @@ function combine(a: TimedRun, b: TimedRun): TimedRun {
     seconds: a.seconds + b.seconds,
     cpuSeconds: a.cpuSeconds + b.cpuSeconds,
     stealSeconds: a.stealSeconds + b.stealSeconds,
-    peakRssMb: Math.max(a.peakRssMb, b.peakRssMb), exitCode: a.exitCode || b.exitCode };
+    peakRssMb: Math.max(a.peakRssMb, b.peakRssMb),
+    exitCode: a.exitCode || b.exitCode,
+  };
 }
 
 async function runNomine(source: string, home: string, out: string, label: string, image: BenchImage): Promise<Contender> {

@@ -5,27 +5,18 @@
  * fails its files with an error naming it, and no more files go to it.
  */
 import { cpus } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { NomineError } from '../core/errors.ts';
+import { siblingModule, startModuleWorker } from '../platform/source-module.ts';
 import { loadedBundle } from '../signatures/load-signatures.ts';
 import type { AnalysisRequest, AnalysisWorkerData, PoolMessage, WorkerMessage } from './analysis-worker.ts';
 import type { AnalysisResult, FileAnalysis } from './file-analysis.ts';
 import { SharedSlab, type SlabRegion } from './shared-slab.ts';
 
-// Under tsx the sources run as .ts; after tsc they are .js beside this file.
-const runningFromSource = import.meta.url.endsWith('.ts');
-const workerUrl = new URL(runningFromSource ? './analysis-worker.ts' : './analysis-worker.js', import.meta.url);
+const workerUrl = siblingModule(import.meta.url, 'analysis-worker');
 
-/**
- * Built code starts the worker file itself. From source (tests, tsx), a worker inherits no module hooks, so a small
- * bootstrap registers tsx in the worker before importing the TypeScript file.
- */
 function createWorker(data: AnalysisWorkerData): Worker {
-  const options = { workerData: data, resourceLimits: workerHeapLimits };
-  if (!runningFromSource) return new Worker(workerUrl, options);
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(workerUrl.href)}); });`;
-  return new Worker(bootstrap, { ...options, eval: true });
+  return startModuleWorker(workerUrl, { workerData: data, resourceLimits: workerHeapLimits });
 }
 
 /**

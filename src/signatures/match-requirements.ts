@@ -533,12 +533,10 @@ export function hasRun(bytes: Uint8Array, chars: Uint8Array, minLength: number):
   return false;
 }
 
-/** A group of tokens with one edge, compiled to a byte table: bit 0 the edge, then per token its class and each
- * class it must contain. */
+/** A group of tokens with one edge, compiled to a byte table: a bit per token for its class and for each class it
+ * must contain. */
 interface TokenTable {
   table: Uint32Array;
-  /** 1 for an edge byte: a run's extent is found with this alone, its classes read only when it is long enough. */
-  edge: Uint8Array;
   stride: number;
   checks: { token: TokenRequirement; charsBit: number; mustBits: number }[];
 }
@@ -549,14 +547,13 @@ function tokenTable(tokens: readonly TokenRequirement[]): TokenTable | undefined
   if (tokenTables.has(tokens)) return tokenTables.get(tokens);
   const table = new Uint32Array(256);
   const checks: TokenTable['checks'] = [];
-  let bit = 1;
+  let bit = 0;
   const claim = (set: Uint8Array): number | undefined => {
     if (bit >= 31) return undefined;
     const mask = 1 << bit++;
     for (let c = 0; c < 256; c++) if (set[c]) table[c]! |= mask;
     return mask;
   };
-  for (let c = 0; c < 256; c++) if (tokens[0]!.edge[c]) table[c] = 1;
   let compiled: TokenTable | undefined;
   for (const token of tokens) {
     const charsBit = claim(token.chars);
@@ -565,8 +562,7 @@ function tokenTable(tokens: readonly TokenRequirement[]): TokenTable | undefined
     if (charsBit === undefined) break;
     checks.push({ token, charsBit, mustBits });
   }
-  const edge = Uint8Array.from(tokens[0]!.edge, (flag) => (flag ? 1 : 0));
-  if (checks.length === tokens.length) compiled = { table, edge, stride: Math.min(...tokens.map((token) => token.minLength)), checks };
+  if (checks.length === tokens.length) compiled = { table, stride: Math.min(...tokens.map((token) => token.minLength)), checks };
   tokenTables.set(tokens, compiled);
   return compiled;
 }
@@ -581,7 +577,9 @@ export function findTokens(bytes: Uint8Array, tokens: readonly TokenRequirement[
   if (tokens.length === 0) return found;
   const compiled = tokenTable(tokens);
   if (!compiled) return new Set(tokens);
-  const { table, edge, stride, checks } = compiled;
+  const { table, stride, checks } = compiled;
+  // A run's extent is found with the edge class alone; its bytes' classes are read only when it is long enough.
+  const edge = tokens[0]!.edge;
   const n = bytes.length;
   let probe = stride - 1;
   while (probe < n && found.size < checks.length) {

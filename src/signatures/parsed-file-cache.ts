@@ -8,19 +8,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { siblingModule } from '../platform/source-module.ts';
 import type { SignatureFile } from './schema.ts';
 
-// Under tsx the sources run as .ts; after tsc they are .js beside this file.
-const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 /** The modules whose code decides what a signature file parses to. */
-const parserModules = ['./parse-signature-file', './schema', './ssdeep', './tlsh'];
+const parserModules = ['parse-signature-file', 'schema', 'ssdeep', 'tlsh'];
 
 let parserIdentity: string | undefined;
 
 function identity(): string {
   if (!parserIdentity) {
     const digest = createHash('sha256');
-    for (const module of parserModules) digest.update(readFileSync(fileURLToPath(new URL(`${module}${extension}`, import.meta.url))));
+    for (const module of parserModules) digest.update(readFileSync(fileURLToPath(siblingModule(import.meta.url, module))));
     parserIdentity = digest.digest('hex');
   }
   return parserIdentity;

@@ -5,7 +5,7 @@
  * go to the reader, so they never wait for a write; transactions and writes outside them take the writer in turn
  * (one transaction at a time, as SQLite allows anyway).
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import {
   CompiledQuery,
   SelectQueryNode,
@@ -22,18 +22,13 @@ import {
   type QueryResult,
 } from 'kysely';
 import { NomineError } from '../core/errors.ts';
+import { siblingModule, startModuleWorker } from '../platform/source-module.ts';
 import type { SqliteReply, SqliteRequest, SqliteWorkerData, SqliteWorkerMessage } from './sqlite-worker.ts';
 
-// Under tsx the sources run as .ts; after tsc they are .js beside this file.
-const runningFromSource = import.meta.url.endsWith('.ts');
-const workerUrl = new URL(runningFromSource ? './sqlite-worker.ts' : './sqlite-worker.js', import.meta.url);
+const workerUrl = siblingModule(import.meta.url, 'sqlite-worker');
 
 function startWorker(data: SqliteWorkerData): Worker {
-  if (!runningFromSource) return new Worker(workerUrl, { workerData: data });
-  // From source a worker inherits no module hooks: a small bootstrap registers tsx before importing the file.
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(workerUrl.href)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: data });
+  return startModuleWorker(workerUrl, { workerData: data });
 }
 
 export class SqliteWorkerDialect implements Dialect {

@@ -12,11 +12,36 @@ export function storeFileIn(home: string): string {
   return join(home, 'nomine.db');
 }
 
+const busyTimeoutMs = 5000;
+const retryPause = new Int32Array(new SharedArrayBuffer(4));
+
 export function openSqliteFile(file: string): SQLite.Database {
-  const db = new SQLite(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
+  const db = new SQLite(file, { timeout: busyTimeoutMs });
+  try {
+    enableWal(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   return db;
+}
+
+/**
+ * SQLite answers a journal-mode change at once with SQLITE_BUSY, without calling the busy handler, while another
+ * connection switches a new file to WAL: two commands started together on a fresh data directory met that. So the
+ * switch is retried, within the same budget as any other wait for a lock.
+ */
+function enableWal(db: SQLite.Database): void {
+  const deadline = Date.now() + busyTimeoutMs;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
+      Atomics.wait(retryPause, 0, 0, 10); // a synchronous pause: opening a database is synchronous
+    }
+  }
 }
 
 /** The store's file opened as above; a file that will not open (not a database, no permission) is named in the error. */

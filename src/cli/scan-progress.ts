@@ -26,7 +26,10 @@ export function terminalScanProgress(stream: NodeJS.WriteStream): ScanProgress |
       finishedBytes = 0;
       bar.start(layers, 0, { image, layers: `0/${layers}`, mb: '0' });
     },
+    // A layer is read in full before the next starts, but its analysis may finish after: bytes move on at the
+    // start of the next layer, the layer count when its analysis is done.
     layerStarted() {
+      finishedBytes += current;
       current = 0;
     },
     bytesRead(bytes) {
@@ -35,9 +38,7 @@ export function terminalScanProgress(stream: NodeJS.WriteStream): ScanProgress |
     },
     layerDone() {
       layersDone += 1;
-      finishedBytes += current;
-      current = 0;
-      update(0);
+      update(current);
       if (layersDone >= layersTotal) bar.stop();
     },
   };

@@ -8,7 +8,7 @@ import { pack, type Header } from 'tar-stream';
 import { NomineError } from '../core/errors.ts';
 import { defaultLimits, type Limits } from '../platform/limits.ts';
 import type { Signatures } from '../signatures/signatures.ts';
-import { analyzeLayer } from './analyze-layer.ts';
+import { analyzeLayer, readLayer } from './analyze-layer.ts';
 import { inlineAnalysis, type FileAnalysis } from './file-analysis.ts';
 import type { FileAnalyzer } from './file-analyzer.ts';
 import { SharedSlab, type SlabRegion } from './shared-slab.ts';
@@ -53,6 +53,21 @@ test('flags the miner in a plain tar layer and leaves the benign file alone', as
   assert.match(report.flagged[0]!.sha256, /^[0-9a-f]{64}$/);
   assert.deepEqual(report.paths, ['usr/bin/kworker', 'usr/bin/ok']);
   assert.equal(report.stats.analyzedFiles, 2);
+});
+
+test('is done reading a layer before its files are analyzed, so the next layer can be read meanwhile', async () => {
+  let releaseAnalysis!: () => void;
+  const analysisHeld = new Promise<void>((resolve) => (releaseAnalysis = resolve));
+  const inline = inlineAnalysis([stratumAnalyzer], signatures);
+  const slowAnalysis: FileAnalysis = { ...inline, analyze: async (file, ids) => (await analysisHeld, inline.analyze(file, ids)) };
+  const blob = await tarOf([{ name: 'usr/bin/kworker', content: miner, mode: 0o755 }]);
+  const { analysed } = await readLayer(Readable.from([blob]), { key: 'sha256:test', part: 'layer 0', analyzers: [stratumAnalyzer], analysis: slowAnalysis, limits: defaultLimits });
+  let settled = false;
+  void analysed.then(() => (settled = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(settled, false, 'the analysis is still held, yet the layer was read');
+  releaseAnalysis();
+  assert.deepEqual((await analysed).flagged.map((file) => file.path), ['usr/bin/kworker']);
 });
 
 test('reads gzip and zstd layers the same as plain tar', async () => {

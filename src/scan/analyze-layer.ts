@@ -36,6 +36,19 @@ export interface LayerAnalysisOptions {
 }
 
 export async function analyzeLayer(blob: Readable, options: LayerAnalysisOptions): Promise<LayerReport> {
+  return (await readLayer(blob, options)).analysed;
+}
+
+/** A layer whose stream has been read to its end; its files' analysis may still be running. */
+export interface ReadLayer {
+  analysed: Promise<LayerReport>;
+}
+
+/**
+ * Reads the layer's stream to its end and resolves then, so the next layer can be read while analysis finishes
+ * this one's files: waiting for them first left a core idle at every layer boundary.
+ */
+export async function readLayer(blob: Readable, options: LayerAnalysisOptions): Promise<ReadLayer> {
   const { key, part, limits } = options;
   const layer = await decompressLayer(blob, part, limits.maxLayerBytes);
   const report: LayerReport = {
@@ -82,10 +95,14 @@ export async function analyzeLayer(blob: Readable, options: LayerAnalysisOptions
     blob.resume();
     throw describeTarError(error, part);
   }
-  for (const flagged of await Promise.all(pending)) if (flagged) report.flagged.push(flagged);
   report.stats.bytes = layer.bytesOut();
   options.onBytes?.(report.stats.bytes);
-  return report;
+  const analysed = Promise.all(pending).then((results) => {
+    for (const flagged of results) if (flagged) report.flagged.push(flagged);
+    return report;
+  });
+  analysed.catch(() => undefined); // a failure surfaces where `analysed` is awaited, not as unhandled meanwhile
+  return { analysed };
 }
 
 function toLayerEntry(header: Header, problems: Problem[], part: string): LayerEntry | undefined {

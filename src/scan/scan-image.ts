@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { toNomineError } from '../core/errors.ts';
 import type { Signatures } from '../signatures/signatures.ts';
-import { analyzeLayer } from './analyze-layer.ts';
+import { readLayer } from './analyze-layer.ts';
 import { analyzeImageConfig } from './analyzers/image-config.ts';
 import type { FileAnalysis } from './file-analysis.ts';
 import type { FileAnalyzer } from './file-analyzer.ts';
@@ -64,10 +64,13 @@ export async function scanImage(source: ImageSource, deps: ImageScanDependencies
       : undefined;
     deps.progress?.imageOpened(name, image.layers.length, bytesToRead);
     for (const layer of image.layers) if (fromCache.has(layer.key)) deps.progress?.layerDone(layer, true);
+    // Layers are read one after another (one archive, one connection), but a layer's analysis finishes while
+    // the next is read.
+    const finishing: Promise<void>[] = [];
     try {
       await image.readLayers(wanted, async (layer: LayerDescriptor, blob: Readable) => {
         deps.progress?.layerStarted(layer);
-        const analysed = await analyzeLayer(blob, {
+        const { analysed } = await readLayer(blob, {
           key: layer.key,
           part: `layer ${layer.index} ${layer.digest ?? layer.key}`,
           analyzers: deps.analyzers,
@@ -75,13 +78,19 @@ export async function scanImage(source: ImageSource, deps: ImageScanDependencies
           limits: deps.context.limits,
           onBytes: (bytes) => deps.progress?.bytesRead(bytes),
         });
-        layerReports.set(layer.key, analysed);
-        if (layer.cacheable) await deps.cache.put(analysed);
-        deps.progress?.layerDone(layer, false);
+        const finished = analysed.then(async (layerReport) => {
+          layerReports.set(layer.key, layerReport);
+          if (layer.cacheable) await deps.cache.put(layerReport);
+          deps.progress?.layerDone(layer, false);
+        });
+        finished.catch(() => undefined); // said below, once every layer has settled
+        finishing.push(finished);
       });
     } catch (error) {
       report.error = describe(toNomineError(error, `image ${name}`));
     }
+    const failed = (await Promise.allSettled(finishing)).find((outcome) => outcome.status === 'rejected');
+    if (failed && !report.error) report.error = describe(toNomineError(failed.reason, `image ${name}`));
     // Which files later layers removed can only be told when every layer was read.
     const ordered = image.layers.map((layer) => layerReports.get(layer.key));
     const complete = ordered.every((layer) => layer !== undefined) ? (ordered as LayerReport[]) : undefined;

@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileAnalyzers } from '../scan/analyzers/index.ts';
-import { inlineAnalysis, memoisedAnalysis } from '../scan/file-analysis.ts';
+import { inlineAnalysis } from '../scan/file-analysis.ts';
 import type { ImageSource, SourceContext } from '../scan/image-source.ts';
 import { noLayerCache } from '../scan/layer-cache.ts';
 import { rulesetVersion } from '../scan/ruleset-version.ts';
@@ -38,7 +38,7 @@ export async function runScanSession(options: ScanSessionOptions, sources: Async
   // One worker per core: the layer stream (decompression, tar, SHA-256) is light beside rule matching, and on two
   // cores two workers scanned the benchmark image 1.4x faster than one.
   const workers = config.scan.workers ?? Math.min(4, availableParallelism());
-  const analysis = memoisedAnalysis(workers > 0 ? workerAnalysis(workers, { signatureDirs, signatureVersion: signatures.version }) : inlineAnalysis(analyzers, signatures));
+  const analysis = workers > 0 ? workerAnalysis(workers, { signatureDirs, signatureVersion: signatures.version }) : inlineAnalysis(analyzers, signatures);
   try {
     const cache = layerCache ?? noLayerCache;
     for await (const source of sources) {

@@ -8,8 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { signaturesFromBundle, type SignatureBundle } from '../signatures/signature-bundle.ts';
 import type { Signatures } from '../signatures/signatures.ts';
 import { fileAnalyzers } from './analyzers/index.ts';
-import { runAnalyzers, type AnalysisResult } from './file-analysis.ts';
-import type { FileContent } from './layer-entry.ts';
+import { analysisMemo, runAnalyzers, withDigest, type AnalysedFile, type FileForAnalysis } from './file-analysis.ts';
 
 export interface AnalysisWorkerData {
   signatureDirs: string[];
@@ -20,7 +19,7 @@ export interface AnalysisWorkerData {
 
 export interface AnalysisRequest {
   id: number;
-  file: Omit<FileContent, 'bytes'> & ({ bytes: Uint8Array } | { shared: { offset: number; length: number } });
+  file: Omit<FileForAnalysis, 'bytes'> & ({ bytes: Uint8Array } | { shared: { offset: number; length: number } });
   analyzerIds: string[];
 }
 
@@ -31,12 +30,13 @@ export interface AnalysisRequest {
 export type PoolMessage = { slab: SharedArrayBuffer } | { requests: AnalysisRequest[] };
 
 /** What a worker answers: once ready (or not), then the results of each batch in one message. */
-export type WorkerMessage = { ready: true } | { failed: string } | { results: { id: number; result: AnalysisResult }[] };
+export type WorkerMessage = { ready: true } | { failed: string } | { results: { id: number; result: AnalysedFile }[] };
 
 const data = workerData as AnalysisWorkerData;
 const port = parentPort!;
 const analyzers = new Map(Object.values(fileAnalyzers).map((analyzer) => [analyzer.id, analyzer]));
 let slab: SharedArrayBuffer | undefined;
+const memo = analysisMemo();
 
 function contentOf(file: AnalysisRequest['file']): Buffer {
   if ('bytes' in file) return Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength);
@@ -59,11 +59,12 @@ try {
       slab = message.slab;
       return;
     }
-    const results: { id: number; result: AnalysisResult }[] = [];
+    const results: { id: number; result: AnalysedFile }[] = [];
     for (const { id, file: sent, analyzerIds } of message.requests) {
       const { entry, truncated, sha256, layer } = sent;
-      const file: FileContent = { entry, truncated, sha256, layer, bytes: contentOf(sent) };
-      results.push({ id, result: await runAnalyzers(analyzerIds.map((analyzerId) => analyzers.get(analyzerId)!), file, signatures) });
+      const file = withDigest({ entry, truncated, layer, bytes: contentOf(sent), ...(sha256 === undefined ? {} : { sha256 }) });
+      const result = await memo(file, analyzerIds, () => runAnalyzers(analyzerIds.map((analyzerId) => analyzers.get(analyzerId)!), file, signatures));
+      results.push({ id, result: { ...result, sha256: file.sha256 } });
     }
     port.postMessage({ results } satisfies WorkerMessage);
   });

@@ -70,6 +70,17 @@ test('is done reading a layer before its files are analyzed, so the next layer c
   assert.deepEqual((await analysed).flagged.map((file) => file.path), ['usr/bin/kworker']);
 });
 
+test('leaves the digest of a file kept whole to the analysis, unless the analysis lags behind', async () => {
+  for (const lagging of [false, true]) {
+    const given: (string | undefined)[] = [];
+    const inline = inlineAnalysis([stratumAnalyzer], signatures);
+    const analysis: FileAnalysis = { ...inline, lagging: () => lagging, analyze: (file, ids) => (given.push(file.sha256), inline.analyze(file, ids)) };
+    const report = await analyzeLayer(Readable.from([await tarOf([{ name: 'usr/bin/kworker', content: miner }])]), { key: 'sha256:test', part: 'layer 0', analyzers: [stratumAnalyzer], analysis, limits: defaultLimits });
+    assert.deepEqual(given, [lagging ? createHash('sha256').update(miner).digest('hex') : undefined]);
+    assert.equal(report.flagged[0]!.sha256, createHash('sha256').update(miner).digest('hex'), 'the finding carries the digest either way');
+  }
+});
+
 test('reads gzip and zstd layers the same as plain tar', async () => {
   const tar = await tarOf([{ name: 'opt/m', content: miner }]);
   for (const blob of [gzipSync(tar), zstdCompress(tar)]) {

@@ -200,10 +200,11 @@ async function readWantedFile(entry: LayerEntry, body: EntryBody, options: Layer
   const keep = wanted.every((analyzer) => analyzer.digestOnly) ? 0 : Math.min(entry.size, limits.maxAnalyzedFileBytes);
   const reserved = keep > 0 ? options.analysis.reserve?.(keep, limits) : undefined;
   const target = reserved ? await reserved : Buffer.allocUnsafe(keep);
-  const hash = createHash('sha256');
+  // A file kept whole is hashed by the analysis (a worker thread); one kept in part, or not at all, only here.
+  const hash = keep < entry.size || options.analysis.lagging?.() ? createHash('sha256') : undefined;
   let kept = 0;
   const take = (chunk: Buffer) => {
-    hash.update(chunk);
+    hash?.update(chunk);
     if (kept < keep) kept += chunk.copy(target, kept, 0, Math.min(chunk.length, keep - kept));
   };
   try {
@@ -218,15 +219,15 @@ async function readWantedFile(entry: LayerEntry, body: EntryBody, options: Layer
   }
   const truncated = keep > 0 && held > limits.maxAnalyzedFileBytes;
   const bytes = kept === target.length ? target : target.subarray(0, kept);
-  const file = { entry, bytes, truncated, sha256: hash.digest('hex'), layer: options.key };
+  const file = { entry, bytes, truncated, layer: options.key, ...(hash ? { sha256: hash.digest('hex') } : {}) };
   const size = held;
   report.stats.analyzedFiles += 1;
   report.stats.analyzedBytes += bytes.length;
-  const result = options.analysis.analyze(file, wanted.map((analyzer) => analyzer.id)).then(({ signals, failures }): FlaggedFile | undefined => {
+  const result = options.analysis.analyze(file, wanted.map((analyzer) => analyzer.id)).then(({ signals, failures, sha256 }): FlaggedFile | undefined => {
     for (const failure of failures) report.problems.push({ code: 'unreadable', part: `${part} ${entry.path}`, message: `${failure.analyzer}: ${failure.message}` });
     const decision = decideVerdict(signals);
     if (decision.verdict === 'clean') return undefined;
-    return { path: entry.path, layer: options.key, sha256: file.sha256, size, mode: entry.mode, verdict: decision.verdict, severity: decision.severity, signals, truncated };
+    return { path: entry.path, layer: options.key, sha256, size, mode: entry.mode, verdict: decision.verdict, severity: decision.severity, signals, truncated };
   });
   // Bytes in the analysis's own memory are bounded by it; only plain buffers count toward the in-flight limit.
   return { bytes: reserved ? 0 : bytes.length, result };

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadSignatures } from '../signatures/load-signatures.ts';
 import type { Signatures } from '../signatures/signatures.ts';
 import { fileAnalyzers } from './analyzers/index.ts';
-import { inlineAnalysis, memoisedAnalysis, type FileAnalysis } from './file-analysis.ts';
+import { inlineAnalysis, type FileAnalysis } from './file-analysis.ts';
 import type { FileContent } from './layer-entry.ts';
 import { workerAnalysis } from './worker-analysis.ts';
 
@@ -29,7 +29,7 @@ let signatures: Signatures;
 let pool: FileAnalysis;
 before(async () => {
   signatures = await loadSignatures();
-  pool = memoisedAnalysis(workerAnalysis(1, { signatureDirs: [], signatureVersion: signatures.version }));
+  pool = workerAnalysis(1, { signatureDirs: [], signatureVersion: signatures.version });
 });
 after(() => pool.close());
 
@@ -40,6 +40,13 @@ describe('worker analysis', { timeout: 30_000 }, () => {
       const expected = await inline.analyze(fileOf(Buffer.from(bytes), path), ids);
       assert.deepEqual(await pool.analyze(fileOf(await reserved(pool, bytes), path), ids), expected, path);
     }
+  });
+
+  it('computes the SHA-256 of a file sent without one, and flags it the same', async () => {
+    const { sha256, ...unhashed } = fileOf(await reserved(pool, miner), 'usr/bin/start.sh');
+    const result = await pool.analyze(unhashed, ids);
+    assert.equal(result.sha256, sha256);
+    assert.deepEqual(result, await inlineAnalysis(Object.values(fileAnalyzers), signatures).analyze(fileOf(Buffer.from(miner), 'usr/bin/start.sh'), ids));
   });
 
   it('gives every region back, also for content it had analyzed before, so the slab never fills up', async () => {

@@ -10,7 +10,7 @@ import { NomineError } from '../core/errors.ts';
 import { siblingModule, startModuleWorker } from '../platform/source-module.ts';
 import { loadedBundle } from '../signatures/load-signatures.ts';
 import type { AnalysisRequest, AnalysisWorkerData, PoolMessage, WorkerMessage } from './analysis-worker.ts';
-import type { AnalysisResult, FileAnalysis } from './file-analysis.ts';
+import type { AnalysedFile, FileAnalysis } from './file-analysis.ts';
 import { SharedSlab, type SlabRegion } from './shared-slab.ts';
 
 const workerUrl = siblingModule(import.meta.url, 'analysis-worker');
@@ -27,7 +27,7 @@ function createWorker(data: AnalysisWorkerData): Worker {
 const workerHeapLimits = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 };
 
 interface Pending {
-  resolve: (result: AnalysisResult) => void;
+  resolve: (result: AnalysedFile) => void;
   reject: (error: Error) => void;
 }
 
@@ -98,6 +98,7 @@ export function workerAnalysis(size: number, data: AnalysisWorkerData): FileAnal
       });
     },
     release,
+    lagging: () => slab !== undefined && slab.held > slab.ringBytes / 2,
     async analyze(file, analyzerIds) {
       // The file's region goes back to the slab however this ends: answered, failed, or never sent.
       try {
@@ -118,7 +119,7 @@ export function workerAnalysis(size: number, data: AnalysisWorkerData): FileAnal
           file: region && slab ? { ...rest, shared: { offset: region.offset, length: bytes.length } } : { ...rest, bytes },
           analyzerIds: [...analyzerIds],
         };
-        return await new Promise<AnalysisResult>((resolve, reject) => {
+        return await new Promise<AnalysedFile>((resolve, reject) => {
           target.pending.set(id, { resolve, reject });
           if (region && slab && !target.hasSlab) {
             target.worker.postMessage({ slab: slab.buffer } satisfies PoolMessage);

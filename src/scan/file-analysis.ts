@@ -1,6 +1,6 @@
 /**
  * File analysis: running the wanted analyzers on one file's content, either on this thread or on a pool of worker
- * threads (the layer stream keeps decompressing and hashing while workers match rules). Results are memoised by
+ * threads (the layer stream keeps decompressing while workers hash and match rules). Results are memoised by
  * SHA-256 for the life of the scan: the same binary in ten layers or ten images is analyzed once.
  */
 import { createHash } from 'node:crypto';

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { signaturesFromBundle, type SignatureBundle } from '../signatures/signature-bundle.ts';
 import type { Signatures } from '../signatures/signatures.ts';
 import { fileAnalyzers } from './analyzers/index.ts';
-import { analysisMemo, runAnalyzers, withDigest, type AnalysedFile, type FileForAnalysis } from './file-analysis.ts';
+import { memoisedAnalyzers, type AnalysedFile, type FileForAnalysis } from './file-analysis.ts';
 
 export interface AnalysisWorkerData {
   signatureDirs: string[];
@@ -36,7 +36,6 @@ const data = workerData as AnalysisWorkerData;
 const port = parentPort!;
 const analyzers = new Map(Object.values(fileAnalyzers).map((analyzer) => [analyzer.id, analyzer]));
 let slab: SharedArrayBuffer | undefined;
-const memo = analysisMemo();
 
 function contentOf(file: AnalysisRequest['file']): Buffer {
   if ('bytes' in file) return Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength);
@@ -54,6 +53,7 @@ async function workerSignatures(): Promise<Signatures> {
 try {
   const signatures = await workerSignatures();
   if (signatures.version !== data.signatureVersion) throw new Error('signature files changed while the scan started; run it again');
+  const analyze = memoisedAnalyzers(analyzers, signatures);
   port.on('message', async (message: PoolMessage) => {
     if ('slab' in message) {
       slab = message.slab;
@@ -62,9 +62,7 @@ try {
     const results: { id: number; result: AnalysedFile }[] = [];
     for (const { id, file: sent, analyzerIds } of message.requests) {
       const { entry, truncated, sha256, layer } = sent;
-      const file = withDigest({ entry, truncated, layer, bytes: contentOf(sent), ...(sha256 === undefined ? {} : { sha256 }) });
-      const result = await memo(file, analyzerIds, () => runAnalyzers(analyzerIds.map((analyzerId) => analyzers.get(analyzerId)!), file, signatures));
-      results.push({ id, result: { ...result, sha256: file.sha256 } });
+      results.push({ id, result: await analyze({ entry, truncated, sha256, layer, bytes: contentOf(sent) }, analyzerIds) });
     }
     port.postMessage({ results } satisfies WorkerMessage);
   });

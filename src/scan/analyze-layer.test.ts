@@ -8,10 +8,15 @@ import { pack, type Header } from 'tar-stream';
 import { NomineError } from '../core/errors.ts';
 import { defaultLimits, type Limits } from '../platform/limits.ts';
 import type { Signatures } from '../signatures/signatures.ts';
-import { analyzeLayer, readLayer } from './analyze-layer.ts';
+import { readLayer, type LayerAnalysisOptions } from './analyze-layer.ts';
 import { inlineAnalysis, type FileAnalysis } from './file-analysis.ts';
 import type { FileAnalyzer } from './file-analyzer.ts';
 import { SharedSlab, type SlabRegion } from './shared-slab.ts';
+
+/** The layer read and every file analyzed: its report. */
+async function analyzeLayer(blob: Readable, options: LayerAnalysisOptions) {
+  return (await readLayer(blob, options)).analysed;
+}
 
 // A real analyzer, kept tiny so these tests pin the layer pipeline rather than the rules.
 const stratumAnalyzer: FileAnalyzer = {

@@ -35,10 +35,6 @@ export interface LayerAnalysisOptions {
   onBytes?: (bytes: number) => void;
 }
 
-export async function analyzeLayer(blob: Readable, options: LayerAnalysisOptions): Promise<LayerReport> {
-  return (await readLayer(blob, options)).analysed;
-}
-
 /** A layer whose stream has been read to its end; its files' analysis may still be running. */
 export interface ReadLayer {
   analysed: Promise<LayerReport>;

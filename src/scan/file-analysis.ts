@@ -49,7 +49,7 @@ export interface FileAnalysis {
   close(): Promise<void>;
 }
 
-export async function runAnalyzers(analyzers: readonly FileAnalyzer[], file: FileContent, signatures: Signatures): Promise<AnalysisResult> {
+async function runAnalyzers(analyzers: readonly FileAnalyzer[], file: FileContent, signatures: Signatures): Promise<AnalysisResult> {
   const result: AnalysisResult = { signals: [], failures: [] };
   for (const analyzer of analyzers) {
     try {
@@ -68,22 +68,21 @@ const maxMemoEntries = 50_000;
 const nothingFound: AnalysisResult = Object.freeze({ signals: Object.freeze([]) as unknown as Signal[], failures: Object.freeze([]) as unknown as AnalysisResult['failures'] });
 
 /** The file with its SHA-256, computed from its bytes (the whole file) when it was not given. */
-export function withDigest(file: FileForAnalysis): FileContent {
+function withDigest(file: FileForAnalysis): FileContent {
   return file.sha256 !== undefined ? (file as FileContent) : { ...file, sha256: createHash('sha256').update(file.bytes).digest('hex') };
 }
 
-export type AnalysisMemo = (file: FileContent, ids: readonly string[], analyze: () => Promise<AnalysisResult>) => Promise<AnalysisResult>;
-
 /**
- * Identical content with the same analyzers is analyzed once for the life of the memo (a scan): the same binary in
- * ten layers or ten images. Kept where the digest is known, the analysis's own thread.
+ * Runs analyzers (by id) on files, computing the digest a file came without, and analyzes identical content with the
+ * same analyzers once for its life (a scan): the same binary in ten layers or ten images. Used where the digest is
+ * known, the analysis's own thread: the inline analysis, and each worker.
  */
-export function analysisMemo(): AnalysisMemo {
+export function memoisedAnalyzers(analyzers: ReadonlyMap<string, FileAnalyzer>, signatures: Signatures): (file: FileForAnalysis, ids: readonly string[]) => Promise<AnalysedFile> {
   // Settled entries hold the result itself, not its promise; keys are short (digest, flag, analyzer-set number),
   // since a full scan fills the memo with tens of thousands of them.
   const memo = new Map<string, Promise<AnalysisResult> | AnalysisResult>();
   const analyzerSets = new Map<string, number>();
-  return (file, ids, analyze) => {
+  const analyzeOnce = (file: FileContent, ids: readonly string[]): Promise<AnalysisResult> => {
     // The same bytes under another path may be wanted by other analyzers (a .js name), and a truncated prefix
     // is not the whole file: both belong in the key.
     const idsKey = ids.join(',');
@@ -93,7 +92,7 @@ export function analysisMemo(): AnalysisMemo {
     const known = memo.get(key);
     if (known) return Promise.resolve(known);
     if (memo.size >= maxMemoEntries) memo.delete(memo.keys().next().value!);
-    const result = analyze();
+    const result = runAnalyzers(ids.map((id) => analyzers.get(id)!), file, signatures);
     memo.set(key, result);
     result.then(
       (settled) => {
@@ -103,18 +102,16 @@ export function analysisMemo(): AnalysisMemo {
     );
     return result;
   };
+  return async (given, ids) => {
+    const file = withDigest(given);
+    return { ...(await analyzeOnce(file, ids)), sha256: file.sha256 };
+  };
 }
 
 /** Analysis on the calling thread. */
 export function inlineAnalysis(analyzers: readonly FileAnalyzer[], signatures: Signatures): FileAnalysis {
-  const byId = new Map(analyzers.map((analyzer) => [analyzer.id, analyzer]));
-  const memo = analysisMemo();
   return {
-    async analyze(given, ids) {
-      const file = withDigest(given);
-      const result = await memo(file, ids, () => runAnalyzers(ids.map((id) => byId.get(id)!), file, signatures));
-      return { ...result, sha256: file.sha256 };
-    },
+    analyze: memoisedAnalyzers(new Map(analyzers.map((analyzer) => [analyzer.id, analyzer])), signatures),
     close: async () => undefined,
   };
 }
